@@ -1,0 +1,60 @@
+"""API coordinates, label keys, environment names and ports, kept in one place.
+
+Every other module imports these names instead of spelling the strings again;
+see :mod:`dask_kubernetes._structs.naming` for the functions that make object names.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# The custom resources' API.
+GROUP: Final = "kubernetes.dask.org"
+VERSION: Final = "v1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+KIND_CLUSTER: Final = "DaskCluster"
+KIND_WORKER_GROUP: Final = "DaskWorkerGroup"
+KIND_JOB: Final = "DaskJob"
+KIND_AUTOSCALER: Final = "DaskAutoscaler"
+
+PLURAL_CLUSTER: Final = "daskclusters"
+PLURAL_WORKER_GROUP: Final = "daskworkergroups"
+PLURAL_JOB: Final = "daskjobs"
+PLURAL_AUTOSCALER: Final = "daskautoscalers"
+
+PLURALS: Final = (PLURAL_CLUSTER, PLURAL_WORKER_GROUP, PLURAL_JOB, PLURAL_AUTOSCALER)
+
+# Labels the operator sets on every child, and selects children by.
+LABEL_CLUSTER_NAME: Final = "dask.org/cluster-name"
+LABEL_COMPONENT: Final = "dask.org/component"
+LABEL_WORKER_GROUP: Final = "dask.org/workergroup-name"
+
+COMPONENT_SCHEDULER: Final = "scheduler"
+COMPONENT_WORKER: Final = "worker"
+COMPONENT_WORKER_GROUP: Final = "workergroup"
+COMPONENT_JOB_RUNNER: Final = "job-runner"
+
+# Metadata keys that belong to tools, never propagated to children.
+RESERVED_METADATA_PREFIXES: Final = ("kopf.zalando.org", "kubectl.kubernetes.io")
+
+# Environment variables injected into workers and the job runner.
+ENV_SCHEDULER_ADDRESS: Final = "DASK_SCHEDULER_ADDRESS"
+ENV_WORKER_NAME: Final = "DASK_WORKER_NAME"
+
+# Ports of the scheduler, by the names the seed's manifests use.
+SCHEDULER_PORT: Final = 8786
+DASHBOARD_PORT: Final = 8787
+WORKER_DASHBOARD_PORT: Final = 8788
+PORT_NAME_COMM: Final = "tcp-comm"
+PORT_NAME_DASHBOARD: Final = "http-dashboard"
+
+# Cluster names are DNS-1123 labels short enough that "{name}-scheduler" still is one.
+DNS1123_LABEL_MAX: Final = 63
+MAX_CLUSTER_NAME_LEN: Final = DNS1123_LABEL_MAX - len("-scheduler")
+MAX_WORKER_GROUP_NAME_LEN: Final = DNS1123_LABEL_MAX
+DNS1123_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+# Where the operator's deployment lives, as the chart and overlays name it.
+APP_NAME: Final = "dask-kubernetes-operator"
+WEBHOOK_NAME: Final = "dask-kubernetes-webhook"
