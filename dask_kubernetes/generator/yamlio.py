@@ -17,10 +17,11 @@ def _represent_str(representer: Any, data: str) -> Any:
 
 def _yaml() -> YAML:
     yaml = YAML(typ="safe", pure=True)
-    yaml.representer.add_representer(str, _represent_str)
+    # Set options before touching yaml.representer, which is built from them.
     yaml.default_flow_style = False
     yaml.width = 4096
     yaml.sort_base_mapping_type_on_output = False  # keep insertion order
+    yaml.representer.add_representer(str, _represent_str)
     return yaml
 
 
