@@ -28,6 +28,7 @@ import (
 	"github.com/spf13/cobra"
 	etcdversion "go.etcd.io/etcd/api/v3/version"
 	"go.etcd.io/etcd/server/v3/etcdmain"
+	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"          // for JSON log format registration
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // load all the prometheus client-go plugins
@@ -56,8 +57,8 @@ func runCobra(cmd *cobra.Command, args []string) int {
 
 func printVersion() int {
 	out := struct {
-		Kubernetes version.Info `json:"kubernetes"`
-		Etcd       string       `json:"etcd"`
+		Kubernetes apimachineryversion.Info `json:"kubernetes"`
+		Etcd       string                   `json:"etcd"`
 	}{
 		Kubernetes: version.Get(),
 		Etcd:       etcdversion.Version,

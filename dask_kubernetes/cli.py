@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="render CRDs, RBAC, the chart's generated parts and overlays")
-    gen.add_argument("--check", action="store_true", help="fail and name each file that differs from a fresh render")
+    gen.add_argument(
+        "--check", action="store_true", help="fail and name each file that differs from a fresh render"
+    )
     gen.add_argument("--root", default=".", help="project root (default: current directory)")
     gen.set_defaults(handler=_generate)
 
@@ -109,3 +111,7 @@ def entrypoint() -> None:
     except _user_errors() as exc:
         print(f"dask-kubernetes: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    entrypoint()

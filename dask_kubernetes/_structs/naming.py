@@ -38,10 +38,7 @@ def job_cluster_name(job: str) -> str:
 
 def scheduler_address(cluster: str, namespace: str) -> str:
     """Give the in-cluster address workers and the job runner connect to."""
-    return (
-        f"tcp://{scheduler_name(cluster)}.{namespace}.svc.cluster.local:"
-        f"{constants.SCHEDULER_PORT}"
-    )
+    return f"tcp://{scheduler_name(cluster)}.{namespace}.svc.cluster.local:{constants.SCHEDULER_PORT}"
 
 
 def cluster_selector(cluster: str) -> dict[str, str]:

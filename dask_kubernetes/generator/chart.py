@@ -47,9 +47,7 @@ def rbac_rules_template(rbac: dict[str, Any]) -> str:
         for scope, rules in sets.items():
             body = _guard(yamlio.dump(rules), f"rbac {component}.{scope}")
             parts.append(
-                f'{{{{- define "dask-operator.rbac.{component}.{scope}" -}}}}\n'
-                + body
-                + "{{- end -}}\n"
+                f'{{{{- define "dask-operator.rbac.{component}.{scope}" -}}}}\n' + body + "{{- end -}}\n"
             )
     return "\n".join(parts)
 

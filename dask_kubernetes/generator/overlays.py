@@ -60,7 +60,11 @@ def render(chart: Path) -> dict[str, str]:
 
     namespaced = helm.template(
         chart,
-        values={"rbac": {"cluster": False}, "kopfArgs": [f"--namespace={namespace}"], "crds": {"enabled": False}},
+        values={
+            "rbac": {"cluster": False},
+            "kopfArgs": [f"--namespace={namespace}"],
+            "crds": {"enabled": False},
+        },
     )
     roles = _select(namespaced, lambda o: o["kind"] in ("Role", "RoleBinding"))
     cluster_rbac = [o for o in rest if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]

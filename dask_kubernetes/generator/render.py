@@ -43,9 +43,7 @@ def _chart_files(src: sources.Sources) -> dict[str, str]:
 
 
 def _examples_index(root: Path) -> dict[str, str]:
-    names = sorted(
-        p.name for p in (root / EXAMPLES_DIR).glob("*.yaml") if p.name != "kustomization.yaml"
-    )
+    names = sorted(p.name for p in (root / EXAMPLES_DIR).glob("*.yaml") if p.name != "kustomization.yaml")
     text = overlays.HEADER.replace("from the chart", "from the files in examples/") + yamlio.dump(
         {"apiVersion": overlays.KUSTOMIZE_API, "kind": "Kustomization", "resources": names}
     )

@@ -16,7 +16,7 @@ CRD_FILES = ("daskcluster", "daskworkergroup", "daskjob", "daskautoscaler")
 
 def load_yaml(path: Path) -> Any:
     """Load one YAML document as plain dicts and lists."""
-    return YAML(typ="safe", pure=True).load(path.read_text())
+    return YAML(typ="safe").load(path.read_text())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+"""The chart, rendered and linted by the real helm binary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dask_kubernetes.generator import yamlio
+from tests.conftest import CHART, run
+
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+
+
+def template(helm, *args):
+    proc = run([helm, "template", "rel", str(CHART), "--namespace", "dask-operator", *args])
+    return proc, (yamlio.load_all(proc.stdout) if proc.returncode == 0 else [])
+
+
+def by_kind(objs, kind):
+    return [o for o in objs if o["kind"] == kind]
+
+
+def test_ci_values_files_exist():
+    assert len(CI_VALUES) >= 4
+
+
+@pytest.mark.parametrize("values", [None, *CI_VALUES], ids=["default", *[p.stem for p in CI_VALUES]])
+def test_lint_and_template_pass(helm, values: Path | None):
+    extra = ["--values", str(values)] if values else []
+    lint = run([helm, "lint", str(CHART), "--strict", *extra])
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    proc, objs = template(helm, *extra)
+    assert proc.returncode == 0, proc.stderr
+    assert by_kind(objs, "Deployment")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--set", "rbac.clustr=false"], "clustr"),
+        (["--set", "metrics.worker.podMonitor.podTargetLabel={a}"], "podTargetLabel"),
+        (["--set", "imagee.name=x"], "imagee"),
+        (["--set", "kopfArgs={all-namespaces}"], "kopfArgs"),
+    ],
+    ids=["misspelt-rbac-key", "misspelt-monitor-key", "misspelt-top-level", "flag-without-dashes"],
+)
+def test_bad_values_fail_with_a_message_naming_the_key(helm, args, named):
+    proc, _ = template(helm, *args)
+    assert proc.returncode != 0
+    assert named in proc.stderr
+    assert "values don't meet the specifications of the schema" in proc.stderr or "schema" in proc.stderr
+
+
+def test_defaults_are_cluster_wide_with_crds_kept_and_no_monitors(helm):
+    _, objs = template(helm)
+    crds = by_kind(objs, "CustomResourceDefinition")
+    assert {c["metadata"]["name"] for c in crds} == {
+        "daskclusters.kubernetes.dask.org",
+        "daskworkergroups.kubernetes.dask.org",
+        "daskjobs.kubernetes.dask.org",
+        "daskautoscalers.kubernetes.dask.org",
+    }
+    for crd in crds:
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert by_kind(objs, "ClusterRole") and by_kind(objs, "ClusterRoleBinding")
+    assert not by_kind(objs, "Role")
+    assert not [o for o in objs if o["apiVersion"].startswith("monitoring.coreos.com")]
+    (deploy,) = by_kind(objs, "Deployment")
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["dask-kubernetes", "operator"]
+    assert container["args"][0] == "--all-namespaces"
+
+
+def test_crds_can_be_left_out_or_not_kept(helm):
+    _, objs = template(helm, "--set", "crds.enabled=false")
+    assert not by_kind(objs, "CustomResourceDefinition")
+    _, objs = template(helm, "--set", "crds.keep=false")
+    for crd in by_kind(objs, "CustomResourceDefinition"):
+        assert "helm.sh/resource-policy" not in crd["metadata"].get("annotations", {})
+
+
+def test_single_namespace_install_from_the_seed(helm):
+    _, objs = template(helm, "--set", "rbac.cluster=false", "--set", "kopfArgs={--namespace=my-namespace}")
+    assert not by_kind(objs, "ClusterRole")
+    (role,) = by_kind(objs, "Role")
+    assert role["metadata"]["namespace"] == "dask-operator"
+    (deploy,) = by_kind(objs, "Deployment")
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["args"][0] == "--namespace=my-namespace"
+
+
+def test_hardened_security_context(helm):
+    _, objs = template(helm)
+    (deploy,) = by_kind(objs, "Deployment")
+    pod = deploy["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    ctx = pod["containers"][0]["securityContext"]
+    assert ctx["allowPrivilegeEscalation"] is False
+    assert ctx["readOnlyRootFilesystem"] is True
+    assert ctx["capabilities"]["drop"] == ["ALL"]
+    assert ctx["runAsUser"] == 1000
+
+
+def test_operator_role_never_grants_secrets(helm):
+    for args in ([], ["--set", "rbac.cluster=false"]):
+        _, objs = template(helm, *args)
+        for role in by_kind(objs, "ClusterRole") + by_kind(objs, "Role"):
+            for rule in role["rules"]:
+                assert "secrets" not in rule["resources"]
+
+
+def test_metrics_values_render_every_option(helm):
+    _, objs = template(helm, "--values", str(CHART / "ci" / "metrics-values.yaml"))
+    (sm,) = by_kind(objs, "ServiceMonitor")
+    (pm,) = by_kind(objs, "PodMonitor")
+    assert sm["metadata"]["namespace"] == "monitoring"
+    assert sm["metadata"]["labels"]["release"] == "prometheus"
+    assert sm["spec"]["targetLabels"] == ["dask.org/cluster-name"]
+    assert sm["spec"]["endpoints"][0]["interval"] == "30s"
+    assert sm["spec"]["jobLabel"] == "dask.org/cluster-name"
+    assert sm["spec"]["namespaceSelector"] == {"any": True}
+    assert pm["spec"]["podTargetLabels"] == ["dask.org/cluster-name", "dask.org/workergroup-name"]
+    assert pm["spec"]["podMetricsEndpoints"][0]["metricRelabelings"][0]["action"] == "keep"
+    assert pm["spec"]["selector"]["matchLabels"] == {"dask.org/component": "worker"}
+
+
+def test_seed_metrics_block_creates_both_monitors(helm):
+    _, objs = template(helm, "--values", str(CHART / "ci" / "seed-metrics-values.yaml"))
+    assert len(by_kind(objs, "ServiceMonitor")) == 1
+    (pm,) = by_kind(objs, "PodMonitor")
+    assert pm["spec"]["podTargetLabels"] == ["dask.org/cluster-name", "dask.org/workergroup-name"]
+
+
+def test_custom_values_reach_the_deployment(helm):
+    _, objs = template(helm, "--values", str(CHART / "ci" / "custom-values.yaml"))
+    (deploy,) = by_kind(objs, "Deployment")
+    assert deploy["metadata"]["name"] == "dask-operator-custom"
+    pod = deploy["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == "registry.example.com/dask/operator:2026.11.0-custom"
+    assert container["imagePullPolicy"] == "Always"
+    assert pod["serviceAccountName"] == "dask-operator-sa"
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["priorityClassName"] == "system-cluster-critical"
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert deploy["spec"]["template"]["metadata"]["annotations"] == {"example.com/team": "data"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["DASK_KUBERNETES__CONTROLLER__WORKER_ALLOCATION__BATCH_SIZE"] == "10"
+    assert env["DASK_KUBERNETES__CONTROLLER__WORKER_ALLOCATION__DELAY"] == "2"
+    assert {"name": "extra", "mountPath": "/etc/dask"} in container["volumeMounts"]
+
+
+def test_notes_tell_the_user_what_to_do_next(helm):
+    proc = run([helm, "install", "rel", str(CHART), "--dry-run=client", "--namespace", "dask-operator"])
+    assert proc.returncode == 0, proc.stderr
+    notes = proc.stdout.split("NOTES:", 1)[1]
+    assert "kubectl get pods -n dask-operator" in notes
+    assert "kubectl apply -f" in notes
+    assert "KubeCluster" in notes
