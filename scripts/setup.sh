@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh machine, reusing what an earlier
+# run left in the ignored folders (.venv, .cache):
+#   - a virtualenv in .venv with the package and its test extras (re-installed only
+#     when pyproject.toml changes);
+#   - helm and kubectl, pinned, in .cache/tools/bin (scripts/install-tools.sh);
+#   - the local control-plane binary, when controlplane/ exists (cached by its inputs).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+python="${PYTHON:-python3}"
+if [[ ! -x .venv/bin/python ]]; then
+  echo "creating .venv" >&2
+  "$python" -m venv .venv
+fi
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [[ ! -f "$stamp" ]]; then
+  echo "installing dask-kubernetes and its test dependencies into .venv" >&2
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[test]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+bash scripts/install-tools.sh
+
+if [[ -f controlplane/build.sh ]]; then
+  bash controlplane/build.sh >/dev/null
+fi
