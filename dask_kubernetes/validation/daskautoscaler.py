@@ -1,0 +1,27 @@
+"""Validation of DaskAutoscaler objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes.validation import common
+from dask_kubernetes.validation.errors import FieldError
+
+
+def validate(obj: Mapping[str, Any]) -> list[FieldError]:
+    """Check a DaskAutoscaler: its cluster, bounds and optional worker group name."""
+    spec = common.spec_of(obj)
+    errors = common.cluster_name(spec.get("cluster"), "spec.cluster")
+    minimum, maximum = spec.get("minimum", 0), spec.get("maximum")
+    for name, value in (("minimum", minimum), ("maximum", maximum)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            errors.append(FieldError(f"spec.{name}", "must be a non-negative integer"))
+    if not errors and minimum > maximum:
+        errors.append(
+            FieldError("spec.minimum", f"must be less than or equal to spec.maximum ({minimum} > {maximum})")
+        )
+    group = spec.get("workerGroup")
+    if group is not None:
+        errors += common.dns_label(group, "spec.workerGroup")
+    return errors

@@ -1,0 +1,42 @@
+"""Validation of DaskCluster objects, and of the cluster spec a DaskJob embeds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes.validation import common
+from dask_kubernetes.validation.errors import FieldError
+
+
+def validate_cluster_spec(spec: Mapping[str, Any], path: str = "spec") -> list[FieldError]:
+    """Check a cluster spec: worker and scheduler PodSpecs and the scheduler Service."""
+    errors: list[FieldError] = []
+    worker = spec.get("worker")
+    if not isinstance(worker, Mapping):
+        errors.append(FieldError(f"{path}.worker", "required field is missing"))
+    else:
+        errors += common.pod_spec(worker.get("spec"), f"{path}.worker.spec", role="worker")
+        replicas = worker.get("replicas", 1)
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            errors.append(FieldError(f"{path}.worker.replicas", "must be a non-negative integer"))
+    scheduler = spec.get("scheduler")
+    if not isinstance(scheduler, Mapping):
+        errors.append(FieldError(f"{path}.scheduler", "required field is missing"))
+    else:
+        errors += common.pod_spec(scheduler.get("spec"), f"{path}.scheduler.spec", role="scheduler")
+        service = scheduler.get("service")
+        if not isinstance(service, Mapping):
+            errors.append(FieldError(f"{path}.scheduler.service", "required field is missing"))
+        elif not service.get("ports"):
+            errors.append(FieldError(f"{path}.scheduler.service.ports", "the scheduler Service needs ports"))
+    idle = spec.get("idleTimeout", 0)
+    if not isinstance(idle, int) or isinstance(idle, bool) or idle < 0:
+        errors.append(FieldError(f"{path}.idleTimeout", "must be a non-negative integer number of seconds"))
+    return errors
+
+
+def validate(obj: Mapping[str, Any]) -> list[FieldError]:
+    """Check a DaskCluster; every error names its field."""
+    errors = common.cluster_name(common.metadata_name(obj), "metadata.name")
+    return errors + validate_cluster_spec(common.spec_of(obj))
