@@ -1,0 +1,57 @@
+"""Settings of the operator and the webhook: one class, read once from the environment.
+
+Every knob is an environment variable with the prefix ``DASK_OPERATOR_`` (for example
+``DASK_OPERATOR_RESYNC_INTERVAL=10``).  The chart's ``workerAllocation`` values keep
+their upstream variable names, which are accepted as aliases.  Handlers receive the
+settings object; nothing reads the environment or ``dask.config`` mid-reconcile.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Operator and webhook settings; validated on load, so a bad value fails at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="DASK_OPERATOR_", extra="ignore")
+
+    # Operator ---------------------------------------------------------------
+    resync_interval: float = Field(10.0, gt=0, description="Seconds between resyncs of a resource.")
+    worker_batch_size: int | None = Field(
+        None,
+        ge=1,
+        validation_alias=AliasChoices(
+            "DASK_OPERATOR_WORKER_BATCH_SIZE", "DASK_KUBERNETES__CONTROLLER__WORKER_ALLOCATION__BATCH_SIZE"
+        ),
+        description="Worker Pods created per batch; all at once when unset.",
+    )
+    worker_batch_delay: float | None = Field(
+        None,
+        ge=0,
+        validation_alias=AliasChoices(
+            "DASK_OPERATOR_WORKER_BATCH_DELAY", "DASK_KUBERNETES__CONTROLLER__WORKER_ALLOCATION__DELAY"
+        ),
+        description="Seconds between batches of worker Pods.",
+    )
+    autoscaler_interval: float = Field(5.0, gt=0, description="Seconds between adaptive-target polls.")
+    autoscaler_scale_down_delay: float = Field(
+        30.0, ge=0, description="A lower target must hold this long before workers are removed."
+    )
+    scheduler_timeout: float = Field(10.0, gt=0, description="Timeout of one call to a Dask scheduler.")
+    retire_timeout: float = Field(120.0, gt=0, description="Timeout of retiring workers before deletion.")
+
+    # Webhook ----------------------------------------------------------------
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_host: str = "0.0.0.0"
+    webhook_service: str = Field("dask-kubernetes-webhook", description="Service name the API server calls.")
+    webhook_namespace: str = Field("dask-operator", description="Namespace the webhook runs in.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Load the settings once per process; tests override by constructing ``Settings`` directly."""
+    return Settings()
