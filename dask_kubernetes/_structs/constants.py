@@ -58,3 +58,40 @@ DNS1123_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # Where the operator's deployment lives, as the chart and overlays name it.
 APP_NAME: Final = "dask-kubernetes-operator"
 WEBHOOK_NAME: Final = "dask-kubernetes-webhook"
+
+# The scheduler's HTTP routes with the API the operator calls (retire_workers,
+# adaptive_target, check_idle) added; without it the operator falls back to RPC.
+ENV_SCHEDULER_HTTP_ROUTES: Final = "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES"
+SCHEDULER_HTTP_ROUTES: Final = (
+    "distributed.http.scheduler.prometheus",
+    "distributed.http.scheduler.info",
+    "distributed.http.scheduler.json",
+    "distributed.http.health",
+    "distributed.http.proxy",
+    "distributed.http.statics",
+    "distributed.http.scheduler.api",
+)
+
+# Annotation marking a worker Pod the scheduler has retired: the replica logic no
+# longer counts or replaces it, and deletes it (DESIGN §9, "Retire, then delete").
+ANNOTATION_RETIRING: Final = "kubernetes.dask.org/retiring"
+
+# Kubernetes Event reasons the operator records.
+REASON_INVALID_SPEC: Final = "InvalidSpec"
+REASON_CREATED: Final = "Created"
+REASON_RECREATED: Final = "Recreated"
+REASON_SCALED_UP: Final = "ScaledUp"
+REASON_SCALED_DOWN: Final = "ScaledDown"
+REASON_RETIRED: Final = "RetiredWorkers"
+REASON_LIFO_FALLBACK: Final = "ScaleDownWithoutRetire"
+REASON_REPLACED: Final = "ReplacedWorker"
+REASON_IDLE_TIMEOUT: Final = "IdleTimeout"
+REASON_JOB_STARTED: Final = "JobStarted"
+REASON_JOB_SUCCEEDED: Final = "JobSucceeded"
+REASON_JOB_FAILED: Final = "JobFailed"
+REASON_AUTOSCALED: Final = "Autoscaled"
+REASON_WAITING_FOR_CLUSTER: Final = "WaitingForCluster"
+REASON_RECONCILE_ERROR: Final = "ReconcileError"
+
+DEFAULT_IMAGE: Final = "ghcr.io/dask/dask:latest"
+FIELD_MANAGER: Final = "dask-kubernetes-operator"

@@ -1,0 +1,50 @@
+"""Build a DaskJob's runner Pod and its DaskCluster."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.operator.builders.metadata import merge_metadata, object_meta, with_env
+
+DEFAULT_RUNNER_RESTART_POLICY = "OnFailure"
+
+
+def build_job_cluster(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the DaskCluster of a job: it has the job's name and ``spec.cluster``."""
+    meta = job["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    cluster = job["spec"]["cluster"]
+    merged = merge_metadata(meta, cluster.get("metadata"), {})
+    return {
+        "apiVersion": constants.API_VERSION,
+        "kind": constants.KIND_CLUSTER,
+        "metadata": object_meta(naming.job_cluster_name(name), namespace, merged, job),
+        "spec": copy.deepcopy(dict(cluster["spec"])),
+    }
+
+
+def build_job_runner_pod(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the runner Pod: ``Client()`` inside it connects with no arguments."""
+    meta = job["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    runner = job["spec"]["job"]
+    base = {
+        constants.LABEL_CLUSTER_NAME: naming.job_cluster_name(name),
+        constants.LABEL_COMPONENT: constants.COMPONENT_JOB_RUNNER,
+    }
+    merged = merge_metadata(meta, runner.get("metadata"), base)
+    spec = copy.deepcopy(runner["spec"])
+    spec.setdefault("restartPolicy", DEFAULT_RUNNER_RESTART_POLICY)
+    address = naming.scheduler_address(naming.job_cluster_name(name), namespace)
+    spec["containers"] = [
+        with_env(container, {constants.ENV_SCHEDULER_ADDRESS: address}) for container in spec["containers"]
+    ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": object_meta(naming.job_runner_name(name), namespace, merged, job),
+        "spec": spec,
+    }

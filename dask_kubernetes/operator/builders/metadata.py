@@ -1,0 +1,78 @@
+"""Label and annotation propagation, and owner references.
+
+The order is top level <= subresource metadata <= base labels (the seed's rule):
+a DaskCluster's labels reach its children, ``spec.*.metadata`` overrides them, and
+the operator's own labels (``dask.org/component`` and friends) always win.  Keys
+that belong to tools (kopf, kubectl, Argo CD's tracking id) never propagate:
+copied to a child they would make that tool think it manages the child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes._structs import constants
+
+# Argo CD's annotation tracking: a child carrying its parent's tracking id would be
+# shown as an extra resource of the Application and pruned.
+_NEVER_PROPAGATED_KEYS = frozenset({"argocd.argoproj.io/tracking-id"})
+
+
+def propagatable(values: Mapping[str, str] | None) -> dict[str, str]:
+    """Drop keys that tools own, which must never reach a child."""
+    return {
+        key: value
+        for key, value in (values or {}).items()
+        if not key.startswith(constants.RESERVED_METADATA_PREFIXES) and key not in _NEVER_PROPAGATED_KEYS
+    }
+
+
+def merge_metadata(
+    top: Mapping[str, Any] | None,
+    sub: Mapping[str, Any] | None,
+    base_labels: Mapping[str, str],
+) -> dict[str, dict[str, str]]:
+    """Merge labels and annotations in the seed's order: top <= subresource <= base."""
+    top, sub = top or {}, sub or {}
+    labels = {**propagatable(top.get("labels")), **propagatable(sub.get("labels")), **base_labels}
+    annotations = {**propagatable(top.get("annotations")), **propagatable(sub.get("annotations"))}
+    return {"labels": labels, "annotations": annotations}
+
+
+def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
+    """Make the controller owner reference that lets the garbage collector delete children."""
+    meta = owner["metadata"]
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def object_meta(
+    name: str,
+    namespace: str,
+    merged: Mapping[str, Mapping[str, str]],
+    owner: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Assemble ``metadata`` for a child object."""
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(merged["labels"])}
+    if merged.get("annotations"):
+        meta["annotations"] = dict(merged["annotations"])
+    if owner is not None:
+        meta["ownerReferences"] = [owner_reference(owner)]
+    return meta
+
+
+def with_env(container: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Add environment variables the container does not set already: never overwrite, never duplicate."""
+    out = dict(container)
+    existing = list(out.get("env") or [])
+    present = {item.get("name") for item in existing}
+    existing += [{"name": name, "value": value} for name, value in env.items() if name not in present]
+    out["env"] = existing
+    return out

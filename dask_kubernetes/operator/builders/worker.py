@@ -1,0 +1,53 @@
+"""Build worker Pods and the default DaskWorkerGroup of a cluster."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.operator.builders.metadata import merge_metadata, object_meta, with_env
+
+
+def build_default_worker_group(cluster: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the cluster's default DaskWorkerGroup from ``spec.worker``."""
+    meta = cluster["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    worker = cluster["spec"]["worker"]
+    base = {
+        constants.LABEL_CLUSTER_NAME: name,
+        constants.LABEL_COMPONENT: constants.COMPONENT_WORKER_GROUP,
+    }
+    merged = merge_metadata(meta, worker.get("metadata"), base)
+    return {
+        "apiVersion": constants.API_VERSION,
+        "kind": constants.KIND_WORKER_GROUP,
+        "metadata": object_meta(naming.default_worker_group_name(name), namespace, merged, cluster),
+        "spec": {"cluster": name, "worker": copy.deepcopy(dict(worker))},
+    }
+
+
+def build_worker_pod(group: Mapping[str, Any], pod_name: str) -> dict[str, Any]:
+    """Build one worker Pod of a DaskWorkerGroup, owned by the group.
+
+    Every container learns the scheduler's address and its worker name (the Pod
+    name) through the environment, unless the user set those variables.
+    """
+    meta = group["metadata"]
+    group_name, namespace = meta["name"], meta["namespace"]
+    cluster = group["spec"]["cluster"]
+    worker = group["spec"]["worker"]
+    merged = merge_metadata(meta, worker.get("metadata"), naming.worker_group_selector(cluster, group_name))
+    spec = copy.deepcopy(worker["spec"])
+    env = {
+        constants.ENV_WORKER_NAME: pod_name,
+        constants.ENV_SCHEDULER_ADDRESS: naming.scheduler_address(cluster, namespace),
+    }
+    spec["containers"] = [with_env(container, env) for container in spec["containers"]]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": object_meta(pod_name, namespace, merged, group),
+        "spec": spec,
+    }

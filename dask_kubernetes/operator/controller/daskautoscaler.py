@@ -1,0 +1,110 @@
+"""DaskAutoscaler: poll the scheduler's adaptive target and scale one worker group.
+
+The target is clamped to ``[minimum, maximum]``; scale-up is immediate, scale-down
+waits until a lower target has held for a while (see
+:func:`dask_kubernetes.operator.logic.autoscaling.decide`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+import kopf
+
+from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.operator.controller import common, statuses
+from dask_kubernetes.operator.controller.context import Context
+from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable
+from dask_kubernetes.operator.logic import autoscaling, conditions
+
+PLURAL = constants.PLURAL_AUTOSCALER
+RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
+
+
+def _parse_time(value: Any) -> float | None:
+    if not value:
+        return None
+    return (
+        datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
+    )
+
+
+def _format_time(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> None:
+    """Poll the scheduler once and scale the target group if the decision changed."""
+    scaler = await ctx.kube.get(PLURAL, namespace, name)
+    if scaler is None or scaler["metadata"].get("deletionTimestamp"):
+        return
+    if await common.reject_if_invalid(ctx, PLURAL, scaler, {}):
+        return
+    spec = scaler["spec"]
+    cluster = spec["cluster"]
+    group_name = spec.get("workerGroup") or naming.default_worker_group_name(cluster)
+    status = scaler.get("status") or {}
+    fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}
+    group = await ctx.kube.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
+    address = await common.ready_scheduler(ctx, namespace, cluster)
+    if group is None or address is None:
+        message = f"waiting for worker group {group_name!r} and a ready scheduler of {cluster!r}"
+        await statuses.write(
+            ctx, PLURAL, scaler, fields, conditions.Verdict(False, "Waiting", message, reconciling=True)
+        )
+        return
+    try:
+        target = await ctx.scheduler(address).adaptive_target()
+    except SchedulerUnreachable as exc:
+        verdict = conditions.Verdict(False, "SchedulerUnreachable", str(exc), reconciling=True)
+        await statuses.write(ctx, PLURAL, scaler, fields, verdict)
+        return
+    current = int(group["spec"]["worker"].get("replicas", 0))
+    decision = autoscaling.decide(
+        current=current,
+        target=target,
+        minimum=int(spec.get("minimum", 0)),
+        maximum=int(spec["maximum"]),
+        now=time.time(),
+        below_since=_parse_time(status.get("scaleDownSince")),
+        scale_down_delay=ctx.settings.autoscaler_scale_down_delay,
+    )
+    if decision.replicas != current:
+        await ctx.kube.patch(
+            constants.PLURAL_WORKER_GROUP,
+            namespace,
+            group_name,
+            {"spec": {"worker": {"replicas": decision.replicas}}},
+        )
+        await ctx.events.normal(
+            scaler,
+            constants.REASON_AUTOSCALED,
+            f"scaled {group_name} from {current} to {decision.replicas} (scheduler wants {target})",
+        )
+        fields["lastScaleTime"] = conditions.now()
+    fields["desiredWorkers"] = decision.replicas
+    fields["scaleDownSince"] = _format_time(decision.below_since)
+    message = f"{group_name}: {decision.replicas} workers (scheduler wants {target})"
+    await statuses.write(ctx, PLURAL, scaler, fields, conditions.Verdict(True, "Scaling", message))
+
+
+@kopf.on.event(*RESOURCE)
+async def daskautoscaler_event(
+    type: str | None, name: str, namespace: str, memo: kopf.Memo, **_: Any
+) -> None:
+    """Reconcile when the autoscaler changes."""
+    ctx: Context = memo.ctx
+    if type == "DELETED":
+        ctx.queue.forget((PLURAL, namespace, name))
+    else:
+        ctx.poke(PLURAL, namespace, name)
+
+
+@kopf.timer(*RESOURCE, interval=5, sharp=False)
+async def daskautoscaler_poll(name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
+    """Poll the scheduler's adaptive target on a steady beat."""
+    memo.ctx.poke(PLURAL, namespace, name)

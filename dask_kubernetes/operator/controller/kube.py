@@ -1,0 +1,197 @@
+"""A small async facade over the Kubernetes API for the controllers.
+
+Objects go in and come out as plain dicts (camelCase, as in YAML).  Methods that
+create tolerate "already exists" and methods that delete tolerate "not found", so
+reconciles can be retried at any point without special cases.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes_asyncio import client
+from kubernetes_asyncio.client.rest import ApiException
+
+from dask_kubernetes._structs import constants
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def is_status(exc: BaseException, *codes: int) -> bool:
+    """Tell whether ``exc`` is an API error with one of ``codes``."""
+    return isinstance(exc, ApiException) and exc.status in codes
+
+
+async def _json(response: Any) -> Any:
+    return json.loads(await response.read())
+
+
+class Kube:
+    """The API calls the controllers make, nothing more."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self.api_client = api_client
+        self.core = client.CoreV1Api(api_client)
+        self.custom = client.CustomObjectsApi(api_client)
+
+    # Custom resources ------------------------------------------------------
+    async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """Read one custom resource, or None if it does not exist."""
+        try:
+            return await self.custom.get_namespaced_custom_object(
+                constants.GROUP, constants.VERSION, namespace, plural, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def list(self, plural: str, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
+        """List custom resources of one kind in a namespace."""
+        result = await self.custom.list_namespaced_custom_object(
+            constants.GROUP, constants.VERSION, namespace, plural, label_selector=label_selector
+        )
+        return list(result.get("items", []))
+
+    async def create(self, plural: str, namespace: str, body: Mapping[str, Any]) -> bool:
+        """Create a custom resource; return False if it already existed."""
+        try:
+            await self.custom.create_namespaced_custom_object(
+                constants.GROUP, constants.VERSION, namespace, plural, dict(body)
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def patch(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """Merge-patch a custom resource's spec or metadata."""
+        await self.custom.patch_namespaced_custom_object(
+            constants.GROUP,
+            constants.VERSION,
+            namespace,
+            plural,
+            name,
+            dict(patch),
+            _content_type=MERGE_PATCH,
+        )
+
+    async def replace_field(self, plural: str, namespace: str, name: str, path: str, value: Any) -> None:
+        """Replace one field wholesale (JSON patch), so keys absent from ``value`` are removed."""
+        await self.custom.patch_namespaced_custom_object(
+            constants.GROUP,
+            constants.VERSION,
+            namespace,
+            plural,
+            name,
+            [{"op": "replace", "path": path, "value": value}],
+            _content_type="application/json-patch+json",
+        )
+
+    async def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Merge-patch the status subresource; a vanished object is not an error."""
+        try:
+            await self.custom.patch_namespaced_custom_object_status(
+                constants.GROUP,
+                constants.VERSION,
+                namespace,
+                plural,
+                name,
+                {"status": dict(status)},
+                _content_type=MERGE_PATCH,
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def delete(self, plural: str, namespace: str, name: str) -> bool:
+        """Delete a custom resource (children go with it); return False if it was gone."""
+        try:
+            await self.custom.delete_namespaced_custom_object(
+                constants.GROUP, constants.VERSION, namespace, plural, name, propagation_policy="Background"
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    # Pods and Services -------------------------------------------------------
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Read a Pod, or None."""
+        try:
+            return await _json(await self.core.read_namespaced_pod(name, namespace, _preload_content=False))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def list_pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        """List Pods by label selector."""
+        label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
+        data = await _json(
+            await self.core.list_namespaced_pod(
+                namespace, label_selector=label_selector, _preload_content=False
+            )
+        )
+        return list(data.get("items", []))
+
+    async def create_pod(self, namespace: str, body: Mapping[str, Any]) -> bool:
+        """Create a Pod; return False if one of that name exists."""
+        try:
+            await self.core.create_namespaced_pod(namespace, dict(body), _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def delete_pod(self, namespace: str, name: str) -> bool:
+        """Delete a Pod gracefully; return False if it was gone."""
+        try:
+            await self.core.delete_namespaced_pod(name, namespace, _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def annotate_pod(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
+        """Add annotations to a Pod."""
+        await self.core.patch_namespaced_pod(
+            name, namespace, {"metadata": {"annotations": dict(annotations)}}, _preload_content=False
+        )
+
+    async def get_service(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Read a Service, or None."""
+        try:
+            return await _json(
+                await self.core.read_namespaced_service(name, namespace, _preload_content=False)
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def create_service(self, namespace: str, body: Mapping[str, Any]) -> bool:
+        """Create a Service; return False if it existed."""
+        try:
+            await self.core.create_namespaced_service(namespace, dict(body), _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def pod_logs(self, namespace: str, name: str, *, tail: int = 50) -> str:
+        """Read the tail of a Pod's log, for error messages; empty if unavailable."""
+        try:
+            response = await self.core.read_namespaced_pod_log(
+                name, namespace, tail_lines=tail, _preload_content=False
+            )
+            return (await response.read()).decode(errors="replace")
+        except ApiException:
+            return ""

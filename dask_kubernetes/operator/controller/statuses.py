@@ -1,0 +1,37 @@
+"""Write status subresources only when something changed, with kstatus conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes.operator.controller.context import Context
+from dask_kubernetes.operator.logic import conditions
+
+
+async def write(
+    ctx: Context,
+    plural: str,
+    obj: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    verdict: conditions.Verdict,
+) -> bool:
+    """Merge ``fields`` and the verdict's conditions into the status; skip the call if nothing changed."""
+    meta = obj["metadata"]
+    old = obj.get("status") or {}
+    generation = int(meta.get("generation") or 0)
+    new = dict(fields)
+    new["observedGeneration"] = generation
+    new["conditions"] = conditions.apply_verdict(old.get("conditions") or [], verdict, generation)
+    if not conditions.status_changed(old, new):
+        return False
+    await ctx.kube.patch_status(plural, meta["namespace"], meta["name"], new)
+    return True
+
+
+def stalled_message(obj: Mapping[str, Any]) -> str | None:
+    """Return the message of a Stalled=True condition already recorded, if any."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == conditions.STALLED and cond.get("status") == "True":
+            return str(cond.get("message", ""))
+    return None

@@ -1,0 +1,50 @@
+"""``dask-kubernetes operator``: run the kopf controller with kopf-style flags.
+
+Accepts the chart's ``kopfArgs``: ``--all-namespaces`` (``-A``), ``--namespace NAME``
+(``-n``, repeatable, globs allowed), ``--liveness URL``, ``--verbose``, ``--standalone``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dask-kubernetes operator")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    scope.add_argument(
+        "-n", "--namespace", action="append", default=[], help="watch this namespace (repeatable)"
+    )
+    parser.add_argument(
+        "--liveness", default=None, help="serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--standalone", action="store_true", default=True, help="no peering (the default)")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Parse flags, load the handlers and plugins, and run until stopped."""
+    import kopf
+
+    from dask_kubernetes.operator import controller  # noqa: F401  (registers the handlers)
+    from dask_kubernetes.operator.controller.plugins import load_plugins
+
+    args = _parser().parse_args(list(argv))
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
+    logging.getLogger("dask_kubernetes").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    load_plugins()
+    clusterwide = args.all_namespaces or not args.namespace
+    asyncio.run(
+        kopf.operator(
+            clusterwide=clusterwide,
+            namespaces=() if clusterwide else tuple(args.namespace),
+            liveness_endpoint=args.liveness,
+            standalone=args.standalone,
+        )
+    )
+    return 0
