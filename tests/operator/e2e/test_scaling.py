@@ -1,0 +1,62 @@
+"""kubectl scale on worker groups and clusters, and data kept through scale-down."""
+
+from __future__ import annotations
+
+import distributed
+
+from dask_kubernetes.testing.install import wait_for
+from tests.operator.e2e.conftest import example, is_ready, wait_ready, worker_pods
+
+
+def _converged(k, kind, name, n):
+    obj = k.get(kind, name)
+    return is_ready(obj) and obj["status"]["readyReplicas"] == n and obj["status"]["replicas"] == n
+
+
+def test_kubectl_scale_worker_group_and_cluster(k):
+    k.apply(example("cluster.yaml"))
+    wait_ready(k, "daskcluster", "simple")
+    k("scale", "daskworkergroup", "simple-default", "--replicas=5")
+    wait_for(lambda: _converged(k, "daskworkergroup", "simple-default", 5), timeout=240, what="5 workers")
+    assert len(worker_pods(k, "simple-default")) == 5
+    k("scale", "daskworkergroup", "simple-default", "--replicas=3")
+    wait_for(lambda: _converged(k, "daskworkergroup", "simple-default", 3), timeout=240, what="3 workers")
+    wait_for(lambda: len(worker_pods(k, "simple-default")) == 3, timeout=120, what="3 worker Pods")
+
+    k("scale", "daskcluster", "simple", "--replicas=4")
+    assert k.get("daskcluster", "simple")["spec"]["worker"]["replicas"] == 4
+    wait_for(lambda: _converged(k, "daskworkergroup", "simple-default", 4), timeout=240, what="4 workers")
+    wait_for(
+        lambda: (lambda c: is_ready(c) and c["status"]["replicas"] == 4)(k.get("daskcluster", "simple")),
+        timeout=120,
+        what="the cluster's status to show 4 workers",
+    )
+    scale = k(
+        "get", "--raw", f"/apis/kubernetes.dask.org/v1/namespaces/{k.namespace}/daskclusters/simple/scale"
+    ).stdout
+    assert '"replicas":4' in scale.replace(" ", "")
+
+
+def test_data_on_workers_survives_scale_down(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["worker"]["replicas"] = 5
+    k.apply(cluster)
+    wait_ready(k, "daskcluster", "simple")
+    ip = k.get("pod", "simple-scheduler")["status"]["podIP"]
+    with distributed.Client(f"tcp://{ip}:8786", timeout=60) as client:
+        client.wait_for_workers(5, timeout=120)
+        futures = client.scatter(list(range(40)), broadcast=False)
+        held = {f.key for f in futures}
+        assert len({w for ws in client.who_has(futures).values() for w in ws}) >= 3
+        k("scale", "daskworkergroup", "simple-default", "--replicas=2")
+        wait_for(
+            lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 2, timeout=240, what="2 workers"
+        )
+        wait_for(
+            lambda: _converged(k, "daskworkergroup", "simple-default", 2), timeout=240, what="group at 2"
+        )
+        assert set(client.who_has(futures)) == held
+        assert all(client.who_has(futures).values()), "a key lost all its replicas"
+        assert sum(client.gather(futures)) == sum(range(40))
+    events = k("get", "events", "--field-selector", "involvedObject.name=simple-default").stdout
+    assert "RetiredWorkers" in events and "ScaleDownWithoutRetire" not in events

@@ -1,0 +1,34 @@
+"""Invalid specs: refused by the schema, or Stalled with a message by the operator."""
+
+from __future__ import annotations
+
+from dask_kubernetes.testing.install import wait_for
+from tests.operator.e2e.conftest import condition, example
+
+
+def test_54_character_name_is_refused_naming_the_rule(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["metadata"]["name"] = "a" * 54
+    from dask_kubernetes.generator import yamlio
+
+    proc = k("apply", "-f", "-", input=yamlio.dump(cluster), check=False)
+    assert proc.returncode != 0
+    assert "at most 53 characters" in proc.stderr
+
+
+def test_spec_the_schema_accepts_but_the_operator_cannot_use_is_stalled(k):
+    (cluster,) = example("cluster.yaml")
+    del cluster["spec"]["scheduler"]["service"]["ports"]
+    k.apply(cluster)
+
+    def stalled():
+        obj = k.get("daskcluster", "simple")
+        cond = condition(obj, "Stalled")
+        return obj if cond and cond["status"] == "True" else None
+
+    obj = wait_for(stalled, timeout=120, what="Stalled=True")
+    assert obj["status"]["phase"] == "Error"
+    assert "spec.scheduler.service.ports" in condition(obj, "Stalled")["message"]
+    assert condition(obj, "Ready")["status"] == "False"
+    assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
+    assert k.get("pod", "simple-scheduler") is None
