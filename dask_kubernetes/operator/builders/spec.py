@@ -45,8 +45,12 @@ def make_worker_spec(
     resources: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | Sequence[Mapping[str, Any]] | None = None,
     worker_command: str | Sequence[str] = "dask-worker",
+    cluster_name: str | None = None,
 ) -> dict[str, Any]:
-    """Generate the ``worker`` part of a DaskCluster or DaskWorkerGroup spec."""
+    """Generate the ``worker`` part of a DaskCluster or DaskWorkerGroup spec.
+
+    ``cluster_name`` is accepted, and unused, because the seed's examples pass it.
+    """
     args = [
         *_command(worker_command),
         "--name",

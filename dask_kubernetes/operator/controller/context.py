@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
+from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.operator.controller.events import Recorder
-from dask_kubernetes.operator.controller.kube import Kube
 from dask_kubernetes.operator.controller.queue import WorkQueue
 from dask_kubernetes.operator.controller.scheduler_client import SchedulerAddress, SchedulerClient
 from dask_kubernetes.settings import Settings

@@ -10,7 +10,7 @@ from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes.operator.controller.kube import Kube
+from dask_kubernetes.kubeapi import Kube
 
 COMPONENT = "dask-kubernetes-operator"
 log = logging.getLogger(__name__)

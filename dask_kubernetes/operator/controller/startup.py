@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 import kopf
-from kubernetes_asyncio import client, config
 
 from dask_kubernetes._structs import constants
+from dask_kubernetes.kubeapi import Kube
+from dask_kubernetes.kubeconfig import api_client
 from dask_kubernetes.operator.controller import daskautoscaler, daskcluster, daskjob, daskworkergroup
 from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.controller.kube import Kube
 from dask_kubernetes.settings import get_settings
-
-SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-
-
-async def _api_client() -> client.ApiClient:
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and SERVICE_ACCOUNT_TOKEN.exists():
-        config.load_incluster_config()
-    else:
-        await config.load_kube_config()
-    return client.ApiClient()
 
 
 @kopf.on.startup()
@@ -42,7 +30,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    kube = Kube(await _api_client())
+    kube = Kube(await api_client())
     memo.ctx = Context(
         kube=kube,
         settings=get_settings(),

@@ -1,4 +1,4 @@
-"""A small async facade over the Kubernetes API for the controllers.
+"""A small async facade over the Kubernetes API, shared by the operator and the cluster managers.
 
 Objects go in and come out as plain dicts (camelCase, as in YAML).  Methods that
 create tolerate "already exists" and methods that delete tolerate "not found", so

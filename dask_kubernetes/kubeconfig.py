@@ -1,0 +1,50 @@
+"""Connect to the Kubernetes API from the cluster managers: in-cluster or kubeconfig.
+
+Errors a user can fix (no kubeconfig, a broken one, an unknown context) become a
+:class:`KubeConfigError` naming the file and the problem, not a traceback from the
+client library.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.config.config_exception import ConfigException
+
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+class KubeConfigError(RuntimeError):
+    """The Kubernetes connection settings are missing or broken."""
+
+
+def in_cluster() -> bool:
+    """Tell whether this process runs in a Pod with a ServiceAccount token."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (SERVICE_ACCOUNT / "token").exists()
+
+
+async def api_client() -> client.ApiClient:
+    """Return an API client configured from the Pod's ServiceAccount or from KUBECONFIG."""
+    try:
+        if in_cluster():
+            config.load_incluster_config()
+            return client.ApiClient()
+        configuration = client.Configuration()
+        await config.load_kube_config(client_configuration=configuration)
+        return client.ApiClient(configuration)
+    except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
+        where = os.environ.get("KUBECONFIG", "~/.kube/config")
+        raise KubeConfigError(f"cannot use kubeconfig {where}: {exc}") from None
+
+
+def current_namespace() -> str:
+    """Return the namespace to use by default: the Pod's, the kubeconfig context's, or 'default'."""
+    if in_cluster():
+        return (SERVICE_ACCOUNT / "namespace").read_text().strip()
+    try:
+        _, context = config.list_kube_config_contexts()
+    except (ConfigException, OSError, ValueError, KeyError, TypeError):
+        return "default"
+    return str((context or {}).get("context", {}).get("namespace") or "default")
