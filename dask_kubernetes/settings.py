@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,40 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_service: str = Field("dask-kubernetes-webhook", description="Service name the API server calls.")
     webhook_namespace: str = Field("dask-operator", description="Namespace the webhook runs in.")
+    webhook_cert_file: str = Field(
+        "", description="Serving certificate (cert-manager's tls.crt); empty: the webhook manages its own CA."
+    )
+    webhook_key_file: str = Field("", description="Private key of webhook_cert_file.")
+    webhook_cert_dir: str = Field(
+        "/tmp/dask-kubernetes-webhook", description="Where a self-managed serving certificate is written."
+    )
+    webhook_ca_secret: str = Field(
+        "dask-kubernetes-webhook-ca", description="Secret holding the self-managed CA, in webhook_namespace."
+    )
+    webhook_validating_configuration: str = Field(
+        "dask-kubernetes-webhook", description="ValidatingWebhookConfiguration whose caBundle is patched."
+    )
+    webhook_mutating_configuration: str = Field(
+        "dask-kubernetes-webhook", description="MutatingWebhookConfiguration whose caBundle is patched."
+    )
+    webhook_tls_sync_interval: float = Field(
+        60.0, gt=0, description="Seconds between checks of the CA Secret, caBundle and certificate files."
+    )
+    webhook_lookup_timeout: float = Field(
+        2.0, gt=0, description="Timeout of the API lookup behind the missing-cluster warning."
+    )
+    webhook_access_log: bool = Field(False, description="Log every request (probes included).")
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> Settings:
+        if bool(self.webhook_cert_file) != bool(self.webhook_key_file):
+            raise ValueError("webhook_cert_file and webhook_key_file must be set together")
+        return self
+
+    @property
+    def webhook_self_managed_tls(self) -> bool:
+        """True when no certificate is given, so the webhook runs its own CA."""
+        return not self.webhook_cert_file
 
 
 @lru_cache

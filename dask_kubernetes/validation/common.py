@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dask_kubernetes._structs import constants
+from dask_kubernetes.validation import resources
 from dask_kubernetes.validation.errors import FieldError
 
 _DNS_LABEL = re.compile(constants.DNS1123_LABEL_PATTERN)
@@ -41,16 +42,53 @@ def cluster_name(value: Any, path: str) -> list[FieldError]:
 
 
 def pod_spec(spec: Any, path: str, *, role: str) -> list[FieldError]:
-    """Check what a PodSpec of ours needs beyond its schema: at least one container."""
+    """Check what a PodSpec of ours needs beyond its schema.
+
+    At least one container; every container named (uniquely, init containers
+    included) and with an image, since the Pod could not be created otherwise; and
+    resource requests no larger than their limits (see :mod:`.resources`).
+    """
     if not isinstance(spec, Mapping):
-        return [FieldError(path, f"the {role} PodSpec is missing")]
+        return [FieldError(path, f"the {role} PodSpec is missing", "FieldValueRequired")]
     containers = spec.get("containers")
     if not isinstance(containers, list) or not containers:
-        return [FieldError(f"{path}.containers", f"the {role} PodSpec needs at least one container")]
-    errors = []
-    for i, container in enumerate(containers):
-        if not isinstance(container, Mapping) or not container.get("name"):
-            errors.append(FieldError(f"{path}.containers[{i}].name", "every container needs a name"))
+        return [
+            FieldError(
+                f"{path}.containers", f"the {role} PodSpec needs at least one container", "FieldValueRequired"
+            )
+        ]
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for field in ("initContainers", "containers"):
+        items = spec.get(field)
+        if not isinstance(items, list):
+            continue
+        for i, container in enumerate(items):
+            where = f"{path}.{field}[{i}]"
+            if not isinstance(container, Mapping):
+                errors.append(FieldError(where, "must be an object"))
+                continue
+            name = container.get("name")
+            if not isinstance(name, str) or not name:
+                errors.append(
+                    FieldError(f"{where}.name", "every container needs a name", "FieldValueRequired")
+                )
+            elif name in seen:
+                errors.append(
+                    FieldError(f"{where}.name", f"duplicate container name {name!r}", "FieldValueDuplicate")
+                )
+            else:
+                seen.add(name)
+            image = container.get("image")
+            if not isinstance(image, str) or not image.strip():
+                errors.append(
+                    FieldError(
+                        f"{where}.image",
+                        f"every {role} container needs an image, or its Pod cannot be created",
+                        "FieldValueRequired",
+                    )
+                )
+            errors += resources.requests_within_limits(container.get("resources"), f"{where}.resources")
     return errors
 
 
@@ -64,3 +102,20 @@ def spec_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """Return ``spec`` as a mapping (empty when missing or of the wrong type)."""
     spec = obj.get("spec")
     return spec if isinstance(spec, Mapping) else {}
+
+
+def value_at(obj: Mapping[str, Any], path: str) -> Any:
+    """Return the value at a dotted path such as ``spec.cluster``, or None."""
+    node: Any = obj
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def immutable(obj: Mapping[str, Any], old: Mapping[str, Any], path: str, why: str) -> list[FieldError]:
+    """Refuse an update that changes the field at ``path``; ``why`` tells the user what to do."""
+    if value_at(obj, path) == value_at(old, path):
+        return []
+    return [FieldError(path, f"field is immutable: {why}")]

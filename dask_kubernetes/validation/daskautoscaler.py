@@ -14,10 +14,13 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     spec = common.spec_of(obj)
     errors = common.cluster_name(spec.get("cluster"), "spec.cluster")
     minimum, maximum = spec.get("minimum", 0), spec.get("maximum")
+    bounds_ok = True
     for name, value in (("minimum", minimum), ("maximum", maximum)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            errors.append(FieldError(f"spec.{name}", "must be a non-negative integer"))
-    if not errors and minimum > maximum:
+            cause = "FieldValueRequired" if value is None else "FieldValueInvalid"
+            errors.append(FieldError(f"spec.{name}", "must be a non-negative integer", cause))
+            bounds_ok = False
+    if bounds_ok and minimum > maximum:
         errors.append(
             FieldError("spec.minimum", f"must be less than or equal to spec.maximum ({minimum} > {maximum})")
         )
@@ -25,3 +28,15 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     if group is not None:
         errors += common.dns_label(group, "spec.workerGroup")
     return errors
+
+
+def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """Check an updated DaskAutoscaler: as on create, and it stays with its cluster."""
+    return validate(obj) + common.immutable(
+        obj, old, "spec.cluster", "create a new DaskAutoscaler to scale another cluster"
+    )
+
+
+def warnings(obj: Mapping[str, Any]) -> list[str]:
+    """No best practice of the seed concerns an autoscaler; kept for the uniform table."""
+    return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common
+from dask_kubernetes.validation import common, practices
 from dask_kubernetes.validation.errors import FieldError
 
 
@@ -14,7 +14,7 @@ def validate_cluster_spec(spec: Mapping[str, Any], path: str = "spec") -> list[F
     errors: list[FieldError] = []
     worker = spec.get("worker")
     if not isinstance(worker, Mapping):
-        errors.append(FieldError(f"{path}.worker", "required field is missing"))
+        errors.append(FieldError(f"{path}.worker", "required field is missing", "FieldValueRequired"))
     else:
         errors += common.pod_spec(worker.get("spec"), f"{path}.worker.spec", role="worker")
         replicas = worker.get("replicas", 1)
@@ -22,21 +22,51 @@ def validate_cluster_spec(spec: Mapping[str, Any], path: str = "spec") -> list[F
             errors.append(FieldError(f"{path}.worker.replicas", "must be a non-negative integer"))
     scheduler = spec.get("scheduler")
     if not isinstance(scheduler, Mapping):
-        errors.append(FieldError(f"{path}.scheduler", "required field is missing"))
+        errors.append(FieldError(f"{path}.scheduler", "required field is missing", "FieldValueRequired"))
     else:
         errors += common.pod_spec(scheduler.get("spec"), f"{path}.scheduler.spec", role="scheduler")
         service = scheduler.get("service")
         if not isinstance(service, Mapping):
-            errors.append(FieldError(f"{path}.scheduler.service", "required field is missing"))
+            errors.append(
+                FieldError(f"{path}.scheduler.service", "required field is missing", "FieldValueRequired")
+            )
         elif not service.get("ports"):
-            errors.append(FieldError(f"{path}.scheduler.service.ports", "the scheduler Service needs ports"))
+            errors.append(
+                FieldError(
+                    f"{path}.scheduler.service.ports",
+                    "the scheduler Service needs ports",
+                    "FieldValueRequired",
+                )
+            )
     idle = spec.get("idleTimeout", 0)
     if not isinstance(idle, int) or isinstance(idle, bool) or idle < 0:
         errors.append(FieldError(f"{path}.idleTimeout", "must be a non-negative integer number of seconds"))
     return errors
 
 
+def cluster_spec_warnings(spec: Mapping[str, Any], path: str = "spec") -> list[str]:
+    """Best-practice warnings for the worker and scheduler PodSpecs of a cluster spec."""
+    worker = spec.get("worker")
+    scheduler = spec.get("scheduler")
+    found: list[str] = []
+    if isinstance(worker, Mapping):
+        found += practices.pod_warnings(worker.get("spec"), f"{path}.worker.spec", worker=True)
+    if isinstance(scheduler, Mapping):
+        found += practices.pod_warnings(scheduler.get("spec"), f"{path}.scheduler.spec")
+    return found
+
+
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskCluster; every error names its field."""
     errors = common.cluster_name(common.metadata_name(obj), "metadata.name")
     return errors + validate_cluster_spec(common.spec_of(obj))
+
+
+def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """Check an updated DaskCluster: every field of a cluster may change, so as on create."""
+    return validate(obj)
+
+
+def warnings(obj: Mapping[str, Any]) -> list[str]:
+    """Best-practice warnings for a DaskCluster."""
+    return practices.unique(cluster_spec_warnings(common.spec_of(obj)))

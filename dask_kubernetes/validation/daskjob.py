@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common
-from dask_kubernetes.validation.daskcluster import validate_cluster_spec
+from dask_kubernetes.validation import common, practices
+from dask_kubernetes.validation.daskcluster import cluster_spec_warnings, validate_cluster_spec
 from dask_kubernetes.validation.errors import FieldError
 
 RUNNER_RESTART_POLICIES = ("OnFailure", "Never")
+DEFAULT_RUNNER_RESTART_POLICY = "OnFailure"
 
 
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
@@ -18,7 +19,7 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     spec = common.spec_of(obj)
     job = spec.get("job")
     if not isinstance(job, Mapping):
-        errors.append(FieldError("spec.job", "required field is missing"))
+        errors.append(FieldError("spec.job", "required field is missing", "FieldValueRequired"))
     else:
         pod = job.get("spec")
         errors += common.pod_spec(pod, "spec.job.spec", role="runner")
@@ -28,11 +29,56 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
                 FieldError(
                     "spec.job.spec.restartPolicy",
                     f"must be OnFailure or Never, got {policy!r}: an always-restarting runner never ends",
+                    "FieldValueNotSupported",
                 )
             )
     cluster = spec.get("cluster")
     if not isinstance(cluster, Mapping) or not isinstance(cluster.get("spec"), Mapping):
-        errors.append(FieldError("spec.cluster.spec", "required field is missing"))
+        errors.append(FieldError("spec.cluster.spec", "required field is missing", "FieldValueRequired"))
     else:
         errors += validate_cluster_spec(cluster["spec"], "spec.cluster.spec")
     return errors
+
+
+def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """Check an updated DaskJob: as on create, and its runner cannot change once made.
+
+    The runner Pod is created once, like a Job's Pod template; an edit would be
+    silently ignored, so it is refused instead.
+    """
+    if _runner(obj) == _runner(old):
+        return validate(obj)
+    return [
+        *validate(obj),
+        FieldError(
+            "spec.job",
+            "field is immutable: the runner Pod is created once; "
+            "delete and re-create the DaskJob to change it",
+        ),
+    ]
+
+
+def _runner(obj: Mapping[str, Any]) -> Any:
+    """Return ``spec.job`` with the runner's default filled in.
+
+    A DaskJob stored while the (fail-open) defaulting webhook was away lacks the
+    default; filling it on both sides keeps that from reading as a change.
+    """
+    job = common.value_at(obj, "spec.job")
+    pod = job.get("spec") if isinstance(job, Mapping) else None
+    if isinstance(pod, Mapping) and pod.get("restartPolicy") is None:
+        return {**job, "spec": {**pod, "restartPolicy": DEFAULT_RUNNER_RESTART_POLICY}}
+    return job
+
+
+def warnings(obj: Mapping[str, Any]) -> list[str]:
+    """Best-practice warnings for the runner Pod and the job's cluster."""
+    spec = common.spec_of(obj)
+    found: list[str] = []
+    job = spec.get("job")
+    if isinstance(job, Mapping):
+        found += practices.pod_warnings(job.get("spec"), "spec.job.spec")
+    cluster = spec.get("cluster")
+    if isinstance(cluster, Mapping) and isinstance(cluster.get("spec"), Mapping):
+        found += cluster_spec_warnings(cluster["spec"], "spec.cluster.spec")
+    return practices.unique(found)

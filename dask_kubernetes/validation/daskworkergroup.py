@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common
+from dask_kubernetes.validation import common, practices
 from dask_kubernetes.validation.errors import FieldError
 
 
@@ -16,7 +16,25 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     errors += common.cluster_name(spec.get("cluster"), "spec.cluster")
     worker = spec.get("worker")
     if not isinstance(worker, Mapping):
-        errors.append(FieldError("spec.worker", "required field is missing"))
+        errors.append(FieldError("spec.worker", "required field is missing", "FieldValueRequired"))
     else:
         errors += common.pod_spec(worker.get("spec"), "spec.worker.spec", role="worker")
+        replicas = worker.get("replicas", 1)
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            errors.append(FieldError("spec.worker.replicas", "must be a non-negative integer"))
     return errors
+
+
+def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """Check an updated DaskWorkerGroup: as on create, and it cannot move to another cluster."""
+    return validate(obj) + common.immutable(
+        obj, old, "spec.cluster", "create a new worker group to join another cluster"
+    )
+
+
+def warnings(obj: Mapping[str, Any]) -> list[str]:
+    """Best-practice warnings for a DaskWorkerGroup (the cluster lookup is the webhook's)."""
+    worker = common.spec_of(obj).get("worker")
+    if not isinstance(worker, Mapping):
+        return []
+    return practices.unique(practices.pod_warnings(worker.get("spec"), "spec.worker.spec", worker=True))

@@ -8,10 +8,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class FieldError:
-    """One problem with one field, named by its path (``spec.worker.spec.containers[0].image``)."""
+    """One problem with one field, named by its path (``spec.worker.spec.containers[0].image``).
+
+    ``cause`` is the Kubernetes ``StatusCause`` type the webhook reports it as
+    (``FieldValueInvalid``, ``FieldValueRequired``, ...), so clients that read
+    ``details.causes[]`` see the same vocabulary the API server itself uses.
+    """
 
     path: str
     message: str
+    cause: str = "FieldValueInvalid"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
