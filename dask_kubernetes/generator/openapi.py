@@ -114,10 +114,9 @@ class Resolver:
         else:
             raise SchemaError(f"unsupported $ref {ref!r}")
         resolved = dict(target)
-        for key, value in self._walk(siblings, stack=stack, k8s_depth=None).items():
-            if key == "description" and k8s_depth is not None and k8s_depth > self.description_depth:
-                continue
-            resolved[key] = value
+        # Siblings of a reference inside a core type (an item's "default: {}") obey the
+        # same dropping rules as the core type; ours (CEL rules, descriptions) are kept.
+        resolved.update(self._walk(siblings, stack=stack, k8s_depth=k8s_depth))
         return resolved
 
     def _core_type(self, name: str, depth: int, *, stack: tuple[str, ...]) -> dict[str, Any]:

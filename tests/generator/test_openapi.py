@@ -74,3 +74,16 @@ def test_local_definitions_keep_sibling_keys():
 def test_bad_references_name_the_problem(ref, message):
     with pytest.raises(SchemaError, match=message.replace("$", r"\$")):
         Resolver(CORE).resolve({"$ref": ref})
+
+
+def test_defaults_beside_references_inside_core_types_are_dropped():
+    out = Resolver(CORE).resolve({"$ref": "k8s:io.k8s.api.core.v1.Thing"})
+    assert "default" not in out["properties"]["items"]["items"]
+
+
+def test_our_own_keys_beside_a_core_reference_are_kept():
+    out = Resolver(CORE).resolve(
+        {"$ref": "k8s:io.k8s.api.core.v1.Item", "default": {"name": "x"}, "x-kubernetes-validations": [{"rule": "r"}]}
+    )
+    assert out["default"] == {"name": "x"}
+    assert out["x-kubernetes-validations"] == [{"rule": "r"}]
