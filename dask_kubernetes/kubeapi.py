@@ -25,7 +25,16 @@ def is_status(exc: BaseException, *codes: int) -> bool:
 
 
 async def _json(response: Any) -> Any:
-    return json.loads(await response.read())
+    """Decode a raw (``_preload_content=False``) response; errors raise ApiException.
+
+    Raw responses skip the client's own status check, so it is done here.
+    """
+    body = await response.read()
+    if response.status >= 400:
+        exc = ApiException(status=response.status, reason=response.reason)
+        exc.body = body.decode(errors="replace")
+        raise exc
+    return json.loads(body)
 
 
 class Kube:
@@ -142,7 +151,7 @@ class Kube:
     async def create_pod(self, namespace: str, body: Mapping[str, Any]) -> bool:
         """Create a Pod; return False if one of that name exists."""
         try:
-            await self.core.create_namespaced_pod(namespace, dict(body), _preload_content=False)
+            await _json(await self.core.create_namespaced_pod(namespace, dict(body), _preload_content=False))
         except ApiException as exc:
             if exc.status == 409:
                 return False
@@ -152,7 +161,7 @@ class Kube:
     async def delete_pod(self, namespace: str, name: str) -> bool:
         """Delete a Pod gracefully; return False if it was gone."""
         try:
-            await self.core.delete_namespaced_pod(name, namespace, _preload_content=False)
+            await _json(await self.core.delete_namespaced_pod(name, namespace, _preload_content=False))
         except ApiException as exc:
             if exc.status == 404:
                 return False
@@ -161,8 +170,14 @@ class Kube:
 
     async def annotate_pod(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
         """Add annotations to a Pod."""
-        await self.core.patch_namespaced_pod(
-            name, namespace, {"metadata": {"annotations": dict(annotations)}}, _preload_content=False
+        await _json(
+            await self.core.patch_namespaced_pod(
+                name,
+                namespace,
+                {"metadata": {"annotations": dict(annotations)}},
+                _preload_content=False,
+                _content_type=MERGE_PATCH,
+            )
         )
 
     async def get_service(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -179,7 +194,9 @@ class Kube:
     async def create_service(self, namespace: str, body: Mapping[str, Any]) -> bool:
         """Create a Service; return False if it existed."""
         try:
-            await self.core.create_namespaced_service(namespace, dict(body), _preload_content=False)
+            await _json(
+                await self.core.create_namespaced_service(namespace, dict(body), _preload_content=False)
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return False
@@ -192,6 +209,7 @@ class Kube:
             response = await self.core.read_namespaced_pod_log(
                 name, namespace, tail_lines=tail, _preload_content=False
             )
-            return (await response.read()).decode(errors="replace")
+            body = await response.read()
+            return "" if response.status >= 400 else body.decode(errors="replace")
         except ApiException:
             return ""
