@@ -172,3 +172,8 @@ def test_referenced_names():
         }
     ]
     assert env.referenced_names(containers) == ({"a"}, {"b", "c"})
+
+
+def test_image_env_places_shims_after_python_bin():
+    out = env.image_env({"PATH": "/usr/bin"}, "/venv/bin", "pod", "/state/bin")
+    assert out["PATH"] == "/venv/bin:/state/bin:/usr/bin"

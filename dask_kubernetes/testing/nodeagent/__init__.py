@@ -16,7 +16,8 @@ Modules, one concern each:
 - :mod:`.node` the Node object, its heartbeat and Lease
 - :mod:`.network` bridge, netns, veth and IPAM; :mod:`.hosts` per-Pod hosts files
 - :mod:`.env` (pure) environment and ``$(VAR)`` expansion; :mod:`.volumes` volumes
-- :mod:`.runtime` processes and the mount wrapper; :mod:`.probes` probes
+- :mod:`.image` shims for image commands; :mod:`.runtime` processes and the mount wrapper
+- :mod:`.probes` readiness, liveness and startup probes
 - :mod:`.status` (pure) status builders; :mod:`.logs` log files and the log server
 - :mod:`.pod` one Pod's lifecycle; :mod:`.agent` wires everything together
 """

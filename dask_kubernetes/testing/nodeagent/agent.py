@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ import aiohttp
 from dask_kubernetes.testing.nodeagent.api import ApiError, KubeAPI
 from dask_kubernetes.testing.nodeagent.config import AgentConfig
 from dask_kubernetes.testing.nodeagent.hosts import HostsFiles, ServiceIndex
+from dask_kubernetes.testing.nodeagent.image import install_shims
 from dask_kubernetes.testing.nodeagent.logs import LogLookupError, LogServer, LogSource
 from dask_kubernetes.testing.nodeagent.network import Network
 from dask_kubernetes.testing.nodeagent.node import CAPACITY, NodeAgentNode
@@ -74,6 +77,11 @@ class Agent:
 
     async def _serve(self, api: KubeAPI, http: aiohttp.ClientSession, logs: LogServer) -> None:
         await self.network.setup_bridge()
+        python_bin = os.path.dirname(sys.executable)
+        search = f"{python_bin}:{os.environ.get('PATH', '')}"
+        shims = install_shims(self.config.state_dir / "bin", sys.executable, search)
+        if shims:
+            log.info("image command shims: %s", ", ".join(shims))
         port = await logs.start()
         node = NodeAgentNode(api, self.config)
         await node.register(port)

@@ -228,16 +228,18 @@ def service_env(host: str, port: int) -> dict[str, str]:
     }
 
 
-def image_env(agent_env: Mapping[str, str], python_bin: str, hostname: str) -> dict[str, str]:
+def image_env(
+    agent_env: Mapping[str, str], python_bin: str, hostname: str, shim_bin: str | None = None
+) -> dict[str, str]:
     """The stand-in for an image's environment: the agent's PATH with the venv's bin first.
 
-    Only a few variables pass through, so the agent's KUBECONFIG or Dask settings never
-    leak into Pods, which must find the API server the in-cluster way.
+    ``shim_bin`` (see :mod:`.image`) comes right after it.  Only a few variables pass
+    through, so the agent's KUBECONFIG or Dask settings never leak into Pods, which
+    must find the API server the in-cluster way.
     """
-    parts = [python_bin] + [
-        p for p in agent_env.get("PATH", "/usr/bin:/bin").split(":") if p and p != python_bin
-    ]
-    env = {"PATH": ":".join(parts), "HOME": agent_env.get("HOME") or "/root", "HOSTNAME": hostname}
+    first = [python_bin] + ([shim_bin] if shim_bin else [])
+    rest = [p for p in agent_env.get("PATH", "/usr/bin:/bin").split(":") if p and p not in first]
+    env = {"PATH": ":".join(first + rest), "HOME": agent_env.get("HOME") or "/root", "HOSTNAME": hostname}
     for key in ("LANG", "LC_ALL", "TZ"):
         if key in agent_env:
             env[key] = agent_env[key]

@@ -451,7 +451,8 @@ class PodWorker:
             allocatable=self.ctx.allocatable,
         )
         argv = envmod.command_line(container, k8s_env)
-        image = envmod.image_env(os.environ, os.path.dirname(sys.executable), self.hostname)
+        shims = str(config.state_dir / "bin")
+        image = envmod.image_env(os.environ, os.path.dirname(sys.executable), self.hostname, shims)
         return argv, k8s_env, {**image, **k8s_env}
 
     async def _optional(self, kind: str, name: str) -> dict[str, Any] | None:

@@ -1,0 +1,81 @@
+"""Small helpers for tests against the local control plane: apply objects, wait for Pods."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dask_kubernetes.testing.plugin import KubeTarget
+
+
+def apply(cluster: KubeTarget, namespace: str, *objects: dict[str, Any]) -> None:
+    """``kubectl apply`` objects given as dicts into ``namespace``."""
+    body = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(body))
+
+
+def get(cluster: KubeTarget, namespace: str, kind: str, name: str) -> dict[str, Any] | None:
+    """An object as JSON, or ``None`` when it does not exist."""
+    proc = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json", check=False)
+    if proc.returncode != 0:
+        if "NotFound" in proc.stderr:
+            return None
+        raise AssertionError(proc.stderr)
+    return json.loads(proc.stdout)
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def wait_phase(
+    cluster: KubeTarget, namespace: str, name: str, phases: set[str], timeout: float = 120
+) -> dict:
+    """Wait until a Pod reaches one of ``phases``; return the Pod."""
+
+    def check() -> dict[str, Any] | None:
+        pod = get(cluster, namespace, "pod", name)
+        return pod if pod and pod.get("status", {}).get("phase") in phases else None
+
+    try:
+        return wait_for(check, f"pod {name} to reach {phases}", timeout)
+    except AssertionError as exc:
+        pod = get(cluster, namespace, "pod", name)
+        raise AssertionError(f"{exc}; status: {json.dumps((pod or {}).get('status'), indent=1)}") from None
+
+
+def condition(pod: dict[str, Any], kind: str) -> dict[str, Any]:
+    """One condition of a Pod (empty when absent)."""
+    return next((c for c in pod.get("status", {}).get("conditions") or [] if c["type"] == kind), {})
+
+
+def pod(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
+    """A single-container Pod manifest; images are not pulled by the local node agent."""
+    labels = spec.pop("labels", {})
+    container = {"name": spec.pop("container_name", "main"), "image": "ghcr.io/dask/dask:latest"}
+    if command:
+        container["command"] = command
+    container.update(spec.pop("container", {}))
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"containers": [container], **spec},
+    }
+
+
+def processes_with(marker: str) -> list[str]:
+    """Command lines of live processes whose arguments contain ``marker``."""
+    proc = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True)
+    return [line for line in proc.stdout.splitlines() if "pgrep" not in line]
