@@ -1,0 +1,7 @@
+"""The admission webhook: a FastAPI app that validates and defaults the four custom resources.
+
+:mod:`.app` assembles the routes (:mod:`.routes`); :mod:`.reviews` types the
+AdmissionReview bodies; the rules themselves are pure and live in
+:mod:`dask_kubernetes.validation`, shared with the operator.  :mod:`.tls` runs the
+self-managed CA, and :mod:`.main` is the ``dask-kubernetes webhook`` entry point.
+"""

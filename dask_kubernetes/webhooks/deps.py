@@ -1,0 +1,53 @@
+"""Dependencies of the routes, as ``Annotated`` aliases that keep signatures short.
+
+Everything comes from ``app.state``, which :func:`dask_kubernetes.webhooks.app.create_app`
+fills, so a test builds an app with its own settings, fake API and metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from dask_kubernetes.settings import Settings
+from dask_kubernetes.webhooks.kube import ClusterLookup
+from dask_kubernetes.webhooks.metrics import Metrics
+from dask_kubernetes.webhooks.reviews import AdmissionReview, parse
+from dask_kubernetes.webhooks.state import WebhookState
+
+
+async def read_review(request: Request) -> AdmissionReview:
+    """Parse the body as an AdmissionReview; a bad one raises ``BadReview`` (answered 400)."""
+    return parse(await request.body())
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_kube(request: Request) -> ClusterLookup:
+    """The API client for lookups; a no-op stand-in when the webhook has no API access."""
+    kube: ClusterLookup = request.app.state.webhook.kube
+    return kube
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def get_state(request: Request) -> WebhookState:
+    """Readiness and TLS state shared with the background tasks."""
+    state: WebhookState = request.app.state.webhook
+    return state
+
+
+ReviewDep = Annotated[AdmissionReview, Depends(read_review)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+KubeClientDep = Annotated[ClusterLookup, Depends(get_kube)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+StateDep = Annotated[WebhookState, Depends(get_state)]

@@ -1,0 +1,1 @@
+"""One router per area: admission (:mod:`.validate`, :mod:`.mutate`) and operations (:mod:`.health`)."""
