@@ -8,6 +8,7 @@ mistake is reported to whoever applied the manifest.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from dask_kubernetes.validation import quantity
@@ -16,7 +17,8 @@ from dask_kubernetes.validation.errors import FieldError
 QUANTITY_HINT = "must be a Kubernetes quantity such as 500m, 2 or 4Gi"
 
 
-def _quantities(values: Any, path: str) -> tuple[dict[str, Any], list[FieldError]]:
+def _quantities(values: Any, path: str) -> tuple[dict[str, tuple[Decimal, Any]], list[FieldError]]:
+    """Parse a requests or limits map into ``{name: (value, as written)}``."""
     if values is None:
         return {}, []
     if not isinstance(values, Mapping):
@@ -27,7 +29,7 @@ def _quantities(values: Any, path: str) -> tuple[dict[str, Any], list[FieldError
         if value is None:
             errors.append(FieldError(f"{path}[{name}]", f"{QUANTITY_HINT}, got {raw!r}"))
         else:
-            parsed[str(name)] = value
+            parsed[str(name)] = (value, raw)
     return parsed, errors
 
 
@@ -40,14 +42,12 @@ def requests_within_limits(resources: Any, path: str) -> list[FieldError]:
     requests, errors = _quantities(resources.get("requests"), f"{path}.requests")
     limits, limit_errors = _quantities(resources.get("limits"), f"{path}.limits")
     errors += limit_errors
-    for name, request in requests.items():
-        limit = limits.get(name)
-        if limit is not None and request > limit:
+    for name, (request, written) in requests.items():
+        if name in limits and request > limits[name][0]:
             errors.append(
                 FieldError(
                     f"{path}.requests[{name}]",
-                    f"must be less than or equal to the {name} limit "
-                    f"({quantity.describe(request)} > {quantity.describe(limit)})",
+                    f"must be less than or equal to the {name} limit ({written} > {limits[name][1]})",
                 )
             )
     return errors
