@@ -2,8 +2,8 @@
 
 :class:`PodWorker` does what the kubelet's pod worker does, in miniature: sandbox
 (network namespace, hosts file, volumes), init containers in order, then all
-containers with restarts and back-off per ``restartPolicy``, probes, status writes,
-and graceful deletion.  A failure in one Pod is reported in that Pod's status and
+containers (each kept going by a :class:`.containers.ContainerRunner`), status
+writes, and graceful deletion.  A failure in one Pod is reported in that Pod's status and
 never takes the agent down.
 """
 
@@ -12,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
-import sys
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from dask_kubernetes.testing.nodeagent import env as envmod
 from dask_kubernetes.testing.nodeagent import status as st
 from dask_kubernetes.testing.nodeagent.api import ApiError, Backoff, KubeAPI
 from dask_kubernetes.testing.nodeagent.config import AgentConfig
+from dask_kubernetes.testing.nodeagent.containers import ContainerRunner, PodFailed
 from dask_kubernetes.testing.nodeagent.hosts import HostsFiles, PodHosts, pod_hostnames
 from dask_kubernetes.testing.nodeagent.logs import LogLookupError, LogSource
 from dask_kubernetes.testing.nodeagent.network import (
@@ -34,21 +32,8 @@ from dask_kubernetes.testing.nodeagent.network import (
     PodNetwork,
     kill_namespace_processes,
 )
-from dask_kubernetes.testing.nodeagent.probes import ProbeTiming, make_check, run_probe
-from dask_kubernetes.testing.nodeagent.runtime import (
-    ContainerProcess,
-    Mount,
-    StartError,
-    check_executable,
-    host_network_argv,
-    wrapper_argv,
-)
-from dask_kubernetes.testing.nodeagent.volumes import (
-    PodVolumes,
-    UnsupportedVolume,
-    VolumeNotReady,
-    container_mounts,
-)
+from dask_kubernetes.testing.nodeagent.runtime import ContainerProcess
+from dask_kubernetes.testing.nodeagent.volumes import PodVolumes, UnsupportedVolume, VolumeNotReady
 
 log = logging.getLogger(__name__)
 
@@ -67,40 +52,6 @@ class PodContext:
     http: aiohttp.ClientSession
     setup_slots: asyncio.Semaphore
     allocatable: Mapping[str, str]
-
-
-class PodFailed(Exception):
-    """The Pod cannot run at all; it goes to phase Failed with this reason and message."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-class CrashBackoff:
-    """The kubelet's restart back-off: first restart at once, then 10 s doubling, capped.
-
-    The cap is 30 s rather than the kubelet's 5 min so tests do not wait long; a run that
-    lasted ``reset_after`` seconds starts the sequence again.
-    """
-
-    def __init__(self, initial: float = 10.0, cap: float = 30.0, reset_after: float = 60.0) -> None:
-        self.initial, self.cap, self.reset_after = initial, cap, reset_after
-        self.delay = 0.0
-
-    def next(self, ran_for: float) -> float:
-        """Delay before restarting a container whose last run lasted ``ran_for`` seconds."""
-        if ran_for >= self.reset_after:
-            self.delay = 0.0
-        delay = self.delay
-        self.delay = self.initial if delay == 0 else min(self.cap, delay * 2)
-        return delay
-
-
-def should_restart(policy: str, code: int) -> bool:
-    """Whether a container that exited with ``code`` restarts under ``policy``."""
-    return policy == "Always" or (policy == "OnFailure" and code != 0)
 
 
 class PodWorker:
@@ -181,16 +132,19 @@ class PodWorker:
         """The Pod's hostname: ``spec.hostname`` or its name."""
         return self.spec.get("hostname") or self.name
 
-    def _mark(self) -> None:
+    def mark(self) -> None:
+        """Ask for a status write; bursts of changes become one PATCH."""
         self._dirty.set()
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a helper task that ends with the Pod (token refresh, probe kills)."""
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
 
-    def _log_path(self, name: str, run: int) -> Path:
+    def log_path(self, name: str, run: int) -> Path:
+        """Log file of one run of a container, numbered like the kubelet's restartCount."""
         return self.dir / "logs" / name / f"{run}.log"
 
     # Events from the agent ----------------------------------------------------------
@@ -200,8 +154,8 @@ class PodWorker:
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp") and not self._stop.is_set():
             grace = meta.get("deletionGracePeriodSeconds")
-            self._request_stop(float(grace if grace is not None else self._termination_grace()), delete=True)
-        self._mark()
+            self._request_stop(float(grace if grace is not None else self.termination_grace()), delete=True)
+        self.mark()
 
     def gone(self) -> None:
         """The Pod vanished from the API (force deletion): stop quickly, no API calls."""
@@ -220,7 +174,8 @@ class PodWorker:
         self._delete_from_api = delete
         self._stop.set()
 
-    def _termination_grace(self) -> float:
+    def termination_grace(self) -> float:
+        """The Pod's terminationGracePeriodSeconds, 30 by default."""
         value = self.spec.get("terminationGracePeriodSeconds")
         return float(30 if value is None else value)
 
@@ -231,13 +186,13 @@ class PodWorker:
         if record is None:
             raise LogLookupError(400, f"container {container} is not valid for pod {self.name}")
         if previous:
-            path = self._log_path(container, record.restart_count - 1)
+            path = self.log_path(container, record.restart_count - 1)
             if record.restart_count == 0 or not path.exists():
                 raise LogLookupError(
                     400, f'previous terminated container "{container}" in pod "{self.name}" not found'
                 )
             return LogSource(path, lambda: True)
-        path = self._log_path(container, record.restart_count)
+        path = self.log_path(container, record.restart_count)
         if not path.exists():
             raise LogLookupError(
                 400, f'container "{container}" in pod "{self.name}" is waiting to start: {record.reason}'
@@ -256,7 +211,7 @@ class PodWorker:
         life = None if self._stop.is_set() else asyncio.create_task(self._lifecycle())
         deadline = self.spec.get("activeDeadlineSeconds")
         if deadline is not None and life is not None:
-            self._spawn(self._deadline(float(deadline), life))
+            self.spawn(self._deadline(float(deadline), life))
         try:
             await self._stop.wait()
             if life is not None:
@@ -279,7 +234,7 @@ class PodWorker:
             await self._prepare()
             await self._run_init_containers()
             self.initialized = True
-            self._mark()
+            self.mark()
             await self._run_containers()
         except asyncio.CancelledError:
             raise
@@ -292,8 +247,16 @@ class PodWorker:
             else:
                 log.error("pod %s/%s: unexpected error", self.namespace, self.name, exc_info=exc)
                 self.failure = ("NodeAgentError", f"{type(exc).__name__}: {exc}")
-            await self._stop_containers(self._termination_grace())
-            self._mark()
+            await self._stop_containers(self.termination_grace())
+            self._fail_waiting()
+            self.mark()
+
+    def _fail_waiting(self) -> None:
+        """Show the failure on containers that never started, as ``kubectl get pods`` reads it there."""
+        assert self.failure is not None
+        for record in [*self.init_records.values(), *self.records.values()]:
+            if record.state == "waiting":
+                record.waiting(*self.failure)
 
     async def _deadline(self, seconds: float, life: asyncio.Task[None]) -> None:
         await asyncio.sleep(seconds)
@@ -301,14 +264,14 @@ class PodWorker:
             return
         life.cancel()
         await asyncio.gather(life, return_exceptions=True)
-        await self._stop_containers(self._termination_grace())
+        await self._stop_containers(self.termination_grace())
         self.failure = ("DeadlineExceeded", "Pod was active on the node longer than the specified deadline")
-        self._mark()
+        self.mark()
 
     # Sandbox ------------------------------------------------------------------------
     async def _prepare(self) -> None:
         self.start_time = st.now()
-        self._mark()
+        self.mark()
         try:
             self.volumes.check()
         except UnsupportedVolume as exc:
@@ -325,14 +288,14 @@ class PodWorker:
             except VolumeNotReady as exc:
                 for record in [*self.init_records.values(), *self.records.values()]:
                     record.message = str(exc)
-                self._mark()
+                self.mark()
                 await asyncio.sleep(backoff.next())
             except UnsupportedVolume as exc:
                 raise PodFailed("UnsupportedVolume", str(exc)) from exc
         for record in [*self.init_records.values(), *self.records.values()]:
             record.message = None
         if self.volumes.tokens:
-            self._spawn(self.volumes.keep_tokens_fresh())
+            self.spawn(self.volumes.keep_tokens_fresh())
 
     async def _create_sandbox(self) -> None:
         hosts = self.ctx.hosts
@@ -340,7 +303,7 @@ class PodWorker:
             self.hosts_key = f"{self.ctx.config.netns_prefix}host-{self.uid[:8]}"
             hosts.add(self.hosts_key, PodHosts(self.namespace, self.host_ip, (self.hostname,)))
             self.sandbox = True
-            self._mark()
+            self.mark()
             return
         backoff = Backoff(1.0, 8.0)
         for attempt in range(5):
@@ -357,7 +320,7 @@ class PodWorker:
         self.hosts_key = self.net.netns
         hosts.add(self.net.netns, PodHosts(self.namespace, str(self.net.ip), pod_hostnames(self.pod)))
         self.sandbox = True
-        self._mark()
+        self.mark()
 
     async def _teardown(self) -> None:
         for proc in self.procs.values():
@@ -377,204 +340,38 @@ class PodWorker:
     async def _run_init_containers(self) -> None:
         for container in self.spec.get("initContainers") or []:
             if container.get("restartPolicy") == "Always":  # a sidecar: start it and go on once started
-                self._sidecars.append(self._spawn(self._supervise(container, init=True, sidecar=True)))
+                self._sidecars.append(
+                    self.spawn(self._runner(container, init=True, sidecar=True).supervise())
+                )
                 record = self.init_records[container["name"]]
                 while not record.started:
                     await asyncio.sleep(0.2)
                 continue
-            code = await self._supervise(container, init=True)
+            code = await self._runner(container, init=True).supervise()
             if code != 0:
                 self.final_phase = st.FAILED
-                self._mark()
+                self.mark()
                 await asyncio.Event().wait()  # stay Failed until deleted
 
     async def _run_containers(self) -> None:
         async with asyncio.TaskGroup() as group:
             for container in self.spec.get("containers") or []:
-                group.create_task(self._supervise(container, init=False))
+                group.create_task(self._runner(container, init=False).supervise())
         for task in self._sidecars:  # sidecars end after the main containers, and do not restart
             task.cancel()
         await asyncio.gather(*self._sidecars, return_exceptions=True)
-        sidecars = [p for n, p in self.procs.items() if n in self.init_records and p.running]
-        await asyncio.gather(*(p.stop(self._termination_grace()) for p in sidecars))
+        await self._stop_containers(self.termination_grace())
         self.final_phase = st.pod_phase(
             self.restart_policy,
             list(self.init_records.values()),
             list(self.records.values()),
             initialized=True,
         )
-        self._mark()
+        self.mark()
 
-    def _policy(self, *, init: bool, sidecar: bool) -> str:
-        if sidecar:
-            return "Always"
-        if init:
-            return "Never" if self.restart_policy == "Never" else "OnFailure"
-        return self.restart_policy
-
-    async def _supervise(self, container: dict[str, Any], *, init: bool, sidecar: bool = False) -> int:
-        """Run a container until it ends for good under its restart policy; return its last exit code."""
-        name = container["name"]
-        record = (self.init_records if init else self.records)[name]
-        policy = self._policy(init=init, sidecar=sidecar)
-        backoff = CrashBackoff()
-        loop = asyncio.get_running_loop()
-        while True:
-            began = loop.time()
-            code = await self._run_once(container, record, init=init, sidecar=sidecar)
-            if not should_restart(policy, code):
-                return code
-            delay = backoff.next(loop.time() - began)
-            if delay:
-                record.waiting(
-                    "CrashLoopBackOff",
-                    f"back-off {delay:.0f}s restarting failed container={name} "
-                    f"pod={self.name}_{self.namespace}({self.uid})",
-                )
-                self._mark()
-                await asyncio.sleep(delay)
-            record.restart_count += 1
-
-    async def _config(self, container: dict[str, Any]) -> tuple[list[str], dict[str, str], dict[str, str]]:
-        names, secret_names = envmod.referenced_names([container])
-        configmaps = {n: await self._optional("configmaps", n) for n in names}
-        secrets = {n: await self._optional("secrets", n) for n in secret_names}
-        config = self.ctx.config
-        k8s_env = envmod.container_env(
-            self.pod,
-            container,
-            configmaps=configmaps,
-            secrets=secrets,
-            service_env=envmod.service_env(str(config.gateway), config.api_server_port),
-            pod_ip=self.pod_ip,
-            host_ip=self.host_ip,
-            allocatable=self.ctx.allocatable,
-        )
-        argv = envmod.command_line(container, k8s_env)
-        shims = str(config.state_dir / "bin")
-        image = envmod.image_env(os.environ, os.path.dirname(sys.executable), self.hostname, shims)
-        return argv, k8s_env, {**image, **k8s_env}
-
-    async def _optional(self, kind: str, name: str) -> dict[str, Any] | None:
-        try:
-            return await self.ctx.api.get(f"/api/v1/namespaces/{self.namespace}/{kind}/{name}")
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def _argv(self, container: dict[str, Any], argv: list[str], env: Mapping[str, str]) -> list[str]:
-        mounts = container_mounts(
-            container, self.volumes.paths, self.volumes.kinds, env, default_token=self.volumes.default_token
-        )
-        workdir = container.get("workingDir") or str(self.dir / "cwd")
-        if self.spec.get("hostNetwork"):
-            assert self.hosts_key is not None
-            etc = self.ctx.hosts.directory(self.hosts_key)
-            return host_network_argv([Mount(etc / "hosts", "/etc/hosts", True), *mounts], workdir, argv)
-        assert self.net is not None
-        return wrapper_argv(self.net.netns, self.hostname, mounts, workdir, argv)
-
-    async def _run_once(
-        self, container: dict[str, Any], record: st.ContainerRecord, *, init: bool, sidecar: bool
-    ) -> int:
-        name = container["name"]
-        backoff = Backoff(1.0, 10.0)
-        while True:
-            try:
-                argv, k8s_env, env = await self._config(container)
-                wrapped = self._argv(container, argv, env)
-                check_executable(argv, env)
-                break
-            except envmod.EnvError as exc:
-                record.waiting("CreateContainerConfigError", str(exc))
-                self._mark()
-                await asyncio.sleep(backoff.next())
-            except UnsupportedVolume as exc:
-                raise PodFailed("UnsupportedVolume", str(exc)) from exc
-            except StartError as exc:
-                return self._start_failed(record, str(exc))
-        try:
-            proc = await ContainerProcess.start(
-                wrapped, env, self.dir / "cwd", self._log_path(name, record.restart_count)
-            )
-        except StartError as exc:
-            return self._start_failed(record, str(exc))
-        self.procs[name] = proc
-        record.running(proc.pid, proc.started_at)
-        probes = asyncio.create_task(self._probe(container, record, proc, env, init=init and not sidecar))
-        self._mark()
-        try:
-            code = await proc.wait()
-        finally:
-            probes.cancel()
-        record.terminated(code, st.now())
-        record.ready = init and not sidecar and code == 0
-        self._mark()
-        return code
-
-    def _start_failed(self, record: st.ContainerRecord, message: str) -> int:
-        record.pid = None
-        record.terminated(128, st.now(), "StartError", message)
-        self._mark()
-        return 128
-
-    # Probes -------------------------------------------------------------------------
-    async def _probe(
-        self,
-        container: dict[str, Any],
-        record: st.ContainerRecord,
-        proc: ContainerProcess,
-        env: Mapping[str, str],
-        *,
-        init: bool,
-    ) -> None:
-        """Gate on the startup probe, then run readiness and liveness until the process ends."""
-
-        def check(probe: Mapping[str, Any]) -> Any:
-            return make_check(
-                probe, container=container, pod_ip=self.pod_ip or "127.0.0.1", pid=proc.pid, env=env,
-                session=self.ctx.http,
-            )  # fmt: skip
-
-        def kill(probe: Mapping[str, Any]) -> None:
-            grace = probe.get("terminationGracePeriodSeconds")
-            self._spawn(proc.stop(float(grace if grace is not None else self._termination_grace())))
-
-        startup = container.get("startupProbe")
-        if startup:
-
-            def on_startup(ok: bool) -> None:
-                if not ok and proc.running:
-                    kill(startup)
-
-            await run_probe(ProbeTiming.from_spec(startup), check(startup), on_startup, stop_on_success=True)
-        if not proc.running:
-            return
-        record.started = True
-        readiness = container.get("readinessProbe")
-        liveness = container.get("livenessProbe")
-        if not readiness and not init:
-            record.ready = True
-        self._mark()
-        tasks = []
-        if readiness and not init:
-
-            def on_ready(ok: bool) -> None:
-                if proc.running and record.ready != ok:
-                    record.ready = ok
-                    self._mark()
-
-            tasks.append(run_probe(ProbeTiming.from_spec(readiness), check(readiness), on_ready))
-        if liveness:
-
-            def on_live(ok: bool) -> None:
-                if not ok and proc.running:
-                    log.info("pod %s/%s: liveness probe of %s failed", self.namespace, self.name, record.name)
-                    kill(liveness)
-
-            tasks.append(run_probe(ProbeTiming.from_spec(liveness), check(liveness), on_live))
-        await asyncio.gather(*tasks)
+    def _runner(self, container: dict[str, Any], *, init: bool, sidecar: bool = False) -> ContainerRunner:
+        record = (self.init_records if init else self.records)[container["name"]]
+        return ContainerRunner(self, container, record, init=init, sidecar=sidecar)
 
     # Termination --------------------------------------------------------------------
     async def _stop_containers(self, grace: float) -> None:
