@@ -85,3 +85,11 @@ def test_hosts_files_rewrite(tmp_path):
     assert os.stat(path).st_ino == inode
     files.remove("ns-1")
     assert not (tmp_path / "ns-1").exists()
+
+
+def test_host_aliases_are_listed():
+    pod = {"spec": {"hostAliases": [{"ip": "1.2.3.4", "hostnames": ["foo", "foo.local"]}, {"ip": "5.6.7.8"}]}}
+    aliases = hosts.host_aliases(pod)
+    assert aliases == (("1.2.3.4", ("foo", "foo.local")),)
+    text = hosts.render_hosts(hosts.PodHosts("a", "10.0.0.7", ("p",), aliases), "10.0.0.1", {})
+    assert "1.2.3.4\tfoo foo.local" in text.splitlines()

@@ -105,6 +105,7 @@ class PodHosts:
     namespace: str
     ip: str
     hostnames: tuple[str, ...]
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def render_hosts(pod: PodHosts, gateway: str, endpoints: Mapping[tuple[str, str], list[str]]) -> str:
@@ -116,6 +117,7 @@ def render_hosts(pod: PodHosts, gateway: str, endpoints: Mapping[tuple[str, str]
         f"{pod.ip}\t{' '.join(pod.hostnames)}",
         f"{gateway}\t{' '.join(API_NAMES)}",
     ]
+    lines.extend(f"{ip}\t{' '.join(names)}" for ip, names in pod.aliases)
     for (namespace, name), ips in endpoints.items():
         if (namespace, name) == ("default", "kubernetes"):
             continue
@@ -134,6 +136,14 @@ def pod_hostnames(pod: Mapping[str, Any]) -> tuple[str, ...]:
         fqdn = f"{hostname}.{subdomain}.{meta.get('namespace')}.svc.{CLUSTER_DOMAIN}"
         return (fqdn, hostname)
     return (hostname,)
+
+
+def host_aliases(pod: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The Pod's ``spec.hostAliases``, which the kubelet appends to its hosts file."""
+    aliases = (pod.get("spec") or {}).get("hostAliases") or []
+    return tuple(
+        (a["ip"], tuple(a.get("hostnames") or ())) for a in aliases if a.get("ip") and a.get("hostnames")
+    )
 
 
 def write_in_place(path: Path, content: str) -> bool:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import signal
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from dask_kubernetes.testing.nodeagent import status as st
 from dask_kubernetes.testing.nodeagent.api import ApiError, Backoff, KubeAPI
 from dask_kubernetes.testing.nodeagent.config import AgentConfig
 from dask_kubernetes.testing.nodeagent.containers import ContainerRunner, PodFailed
-from dask_kubernetes.testing.nodeagent.hosts import HostsFiles, PodHosts, pod_hostnames
+from dask_kubernetes.testing.nodeagent.hosts import HostsFiles, PodHosts, host_aliases, pod_hostnames
 from dask_kubernetes.testing.nodeagent.logs import LogLookupError, LogSource
 from dask_kubernetes.testing.nodeagent.network import (
     Network,
@@ -65,7 +66,8 @@ class PodWorker:
         self.name: str = meta["name"]
         self.namespace: str = meta["namespace"]
         self.spec: dict[str, Any] = pod.get("spec") or {}
-        self.dir = ctx.config.state_dir / "pods" / f"{self.namespace}_{self.name}_{self.uid}"
+        # Pod names may be 253 characters long; file names may not be much longer.
+        self.dir = ctx.config.state_dir / "pods" / f"{self.namespace}_{self.name[:100]}_{self.uid}"
         self.host_ip = str(ctx.config.gateway)
         init = self.spec.get("initContainers") or []
         app_reason = "PodInitializing" if init else "ContainerCreating"
@@ -152,10 +154,20 @@ class PodWorker:
         """Take a newer version of the Pod; a deletionTimestamp starts graceful termination."""
         self.pod = pod
         meta = pod.get("metadata") or {}
-        if meta.get("deletionTimestamp") and not self._stop.is_set():
-            grace = meta.get("deletionGracePeriodSeconds")
-            self._request_stop(float(grace if grace is not None else self.termination_grace()), delete=True)
+        if meta.get("deletionTimestamp"):
+            value = meta.get("deletionGracePeriodSeconds")
+            grace = float(value if value is not None else self.termination_grace())
+            if not self._stop.is_set():
+                self._request_stop(grace, delete=True)
+            elif grace < self._grace and self._delete_from_api:  # deleted again with a shorter grace period
+                self._grace = grace
+                self.spawn(self._kill_after(grace))
         self.mark()
+
+    async def _kill_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        for proc in self.procs.values():
+            proc.signal(signal.SIGKILL)
 
     def gone(self) -> None:
         """The Pod vanished from the API (force deletion): stop quickly, no API calls."""
@@ -301,7 +313,10 @@ class PodWorker:
         hosts = self.ctx.hosts
         if self.spec.get("hostNetwork"):
             self.hosts_key = f"{self.ctx.config.netns_prefix}host-{self.uid[:8]}"
-            hosts.add(self.hosts_key, PodHosts(self.namespace, self.host_ip, (self.hostname,)))
+            hosts.add(
+                self.hosts_key,
+                PodHosts(self.namespace, self.host_ip, (self.hostname,), host_aliases(self.pod)),
+            )
             self.sandbox = True
             self.mark()
             return
@@ -318,7 +333,10 @@ class PodWorker:
         else:
             raise PodFailed("FailedCreatePodSandBox", "could not create the Pod's network namespace")
         self.hosts_key = self.net.netns
-        hosts.add(self.net.netns, PodHosts(self.namespace, str(self.net.ip), pod_hostnames(self.pod)))
+        hosts.add(
+            self.net.netns,
+            PodHosts(self.namespace, str(self.net.ip), pod_hostnames(self.pod), host_aliases(self.pod)),
+        )
         self.sandbox = True
         self.mark()
 
