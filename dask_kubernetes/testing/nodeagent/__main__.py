@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> AgentConfig:
 def main() -> None:
     """Run until SIGTERM, then clean up every process and network device the agent made."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(Agent(parse_args()).run())
+    raise SystemExit(asyncio.run(Agent(parse_args()).run()))
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ class Agent:
         self.network = Network(config)
         self.ctx: PodContext | None = None
 
-    async def run(self) -> None:
-        """Serve until SIGTERM or SIGINT, then clean up everything."""
+    async def run(self) -> int:
+        """Serve until SIGTERM or SIGINT, then clean up everything; return the exit status."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -61,10 +61,12 @@ class Agent:
         logs = LogServer(str(self.config.gateway), self.config.state_dir / "pki", self._log_source)
         serve = asyncio.create_task(self._serve(api, http, logs))
         stopped = asyncio.create_task(stop.wait())
+        failed = False
         try:
             await asyncio.wait({serve, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if serve.done() and serve.exception() is not None:
                 log.error("node agent failed", exc_info=serve.exception())
+                failed = True
         finally:
             serve.cancel()
             stopped.cancel()
@@ -74,6 +76,7 @@ class Agent:
             await http.close()
             await api.close()
         log.info("node agent stopped")
+        return 1 if failed else 0
 
     async def _serve(self, api: KubeAPI, http: aiohttp.ClientSession, logs: LogServer) -> None:
         await self.network.setup_bridge()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import shutil
 import signal
@@ -90,7 +91,7 @@ class PodWorker:
             host_ip=self.host_ip,
             allocatable=ctx.allocatable,
         )
-        self.start_time: Any = None
+        self.start_time: datetime.datetime | None = None
         self.sandbox = False
         self.initialized = False
         self.failure: tuple[str, str] | None = None
