@@ -40,12 +40,36 @@ def crd_template(crd: dict[str, Any]) -> str:
     )
 
 
+def _name_templates(rules: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Swap each ``resourceNames`` entry ``{template: NAME}`` for a placeholder word.
+
+    The placeholders survive the YAML dump (and the guard against ``{{``), and are
+    then replaced by ``include "NAME"``, so a rule can name the release's own objects.
+    """
+    swapped: dict[str, str] = {}
+    out = []
+    for rule in rules:
+        names = []
+        for name in rule.get("resourceNames", []):
+            if isinstance(name, dict):
+                placeholder = f"GENERATED_NAME_TEMPLATE_{len(swapped)}"
+                template = name["template"]
+                swapped[placeholder] = f'{{{{ include "{template}" . | quote }}}}'
+                name = placeholder
+            names.append(name)
+        out.append({**rule, "resourceNames": names} if "resourceNames" in rule else rule)
+    return out, swapped
+
+
 def rbac_rules_template(rbac: dict[str, Any]) -> str:
     """Render every rule set of ``schemas/rbac.yaml`` as a named template."""
     parts = [GENERATED_HEADER.replace("# ", "{{/* ", 1).rstrip("\n") + " */}}\n"]
     for component, sets in rbac.items():
         for scope, rules in sets.items():
+            rules, swapped = _name_templates(rules)
             body = _guard(yamlio.dump(rules), f"rbac {component}.{scope}")
+            for placeholder, include in swapped.items():
+                body = body.replace(placeholder, include)
             parts.append(
                 f'{{{{- define "dask-operator.rbac.{component}.{scope}" -}}}}\n' + body + "{{- end -}}\n"
             )

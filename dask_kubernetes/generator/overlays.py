@@ -1,4 +1,4 @@
-"""The kustomize overlays: ``base``, ``namespaced`` and ``prometheus``.
+"""The kustomize overlays: ``base``, ``namespaced``, ``prometheus`` and ``cert-manager``.
 
 Each is rendered from the chart (see :mod:`.helm`) with the values that describe it,
 so an overlay says the same thing as ``helm template`` with those values.
@@ -35,6 +35,8 @@ def _delete_patch(obj: dict[str, Any]) -> dict[str, Any]:
         "kind": obj["kind"],
         "metadata": {"name": obj["metadata"]["name"]},
     }
+    if obj["metadata"].get("namespace"):
+        body["metadata"]["namespace"] = obj["metadata"]["namespace"]
     return {"patch": yamlio.dump(body)}
 
 
@@ -66,8 +68,13 @@ def render(chart: Path) -> dict[str, str]:
             "crds": {"enabled": False},
         },
     )
-    roles = _select(namespaced, lambda o: o["kind"] in ("Role", "RoleBinding"))
-    cluster_rbac = [o for o in rest if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    # Only what differs from base: the webhook's own Role and ClusterRole stay as they are.
+    in_namespaced = {_key(o) for o in namespaced}
+    in_base = {_key(o) for o in rest}
+    roles = _select(namespaced, lambda o: o["kind"] in ("Role", "RoleBinding") and _key(o) not in in_base)
+    cluster_rbac = [
+        o for o in rest if o["kind"] in ("ClusterRole", "ClusterRoleBinding") and _key(o) not in in_namespaced
+    ]
     files["overlays/namespaced/role.yaml"] = _docs(roles)
     files["overlays/namespaced/kustomization.yaml"] = _kustomization(
         namespace=namespace,
@@ -104,4 +111,62 @@ def render(chart: Path) -> dict[str, str]:
     files["overlays/prometheus/kustomization.yaml"] = _kustomization(
         namespace=namespace, resources=["../base", "monitors.yaml"]
     )
+    files.update(_cert_manager(chart, rest, namespace))
     return files
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
+    return (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+
+
+def _pointer(path: list[str]) -> str:
+    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _diff(old: Any, new: Any, path: list[str]) -> list[dict[str, Any]]:
+    """JSONPatch operations turning ``old`` into ``new``, descending into objects only."""
+    if old == new:
+        return []
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [{"op": "replace", "path": _pointer(path), "value": new}]
+    ops: list[dict[str, Any]] = []
+    for key in old:
+        if key not in new:
+            ops.append({"op": "remove", "path": _pointer([*path, key])})
+    for key, value in new.items():
+        if key not in old:
+            ops.append({"op": "add", "path": _pointer([*path, key]), "value": value})
+        else:
+            ops += _diff(old[key], value, [*path, key])
+    return ops
+
+
+def _replace_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    group, _, version = old["apiVersion"].rpartition("/")
+    target = {"group": group, "version": version, "kind": old["kind"], "name": old["metadata"]["name"]}
+    if not group:
+        target.pop("group")
+    return {"target": target, "patch": yamlio.dump(_diff(old, new, []))}
+
+
+def _cert_manager(chart: Path, base: list[dict[str, Any]], namespace: str) -> dict[str, str]:
+    """The webhook's serving certificate from cert-manager instead of its own CA.
+
+    The overlay adds the Issuers and Certificates, patches what differs from base
+    (the webhook's environment and volumes, the inject-ca-from annotations, its
+    reduced ClusterRole) and deletes the CA Secret's Role, which it no longer needs.
+    """
+    values = {"crds": {"enabled": False}, "webhook": {"certManager": {"enabled": True}}}
+    objs = helm.template(chart, values=values)
+    managed = _select(objs, lambda o: True)
+    old = {_key(o): o for o in base}
+    new_keys = {_key(o) for o in managed}
+    added = [o for o in managed if _key(o) not in old]
+    patches = [_replace_patch(old[_key(o)], o) for o in managed if _key(o) in old and old[_key(o)] != o]
+    patches += [_delete_patch(o) for o in base if _key(o) not in new_keys]
+    return {
+        "overlays/cert-manager/certificates.yaml": _docs(added),
+        "overlays/cert-manager/kustomization.yaml": _kustomization(
+            namespace=namespace, resources=["../base", "certificates.yaml"], patches=patches
+        ),
+    }

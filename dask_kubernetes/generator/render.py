@@ -21,6 +21,7 @@ OWNED_DIRS = (
     "overlays/base",
     "overlays/namespaced",
     "overlays/prometheus",
+    "overlays/cert-manager",
 )
 
 EXAMPLES_DIR = "examples"

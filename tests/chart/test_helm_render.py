@@ -21,6 +21,16 @@ def by_kind(objs, kind):
     return [o for o in objs if o["kind"] == kind]
 
 
+def is_webhook(obj):
+    """The admission webhook's objects carry app.kubernetes.io/component=webhook."""
+    return obj["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "webhook"
+
+
+def operator_objs(objs):
+    """Everything but the webhook's objects (tests/chart/test_webhook_templates.py covers those)."""
+    return [o for o in objs if not is_webhook(o)]
+
+
 def test_ci_values_files_exist():
     assert len(CI_VALUES) >= 4
 
@@ -54,6 +64,7 @@ def test_bad_values_fail_with_a_message_naming_the_key(helm, args, named):
 
 def test_defaults_are_cluster_wide_with_crds_kept_and_no_monitors(helm):
     _, objs = template(helm)
+    objs = operator_objs(objs)
     crds = by_kind(objs, "CustomResourceDefinition")
     assert {c["metadata"]["name"] for c in crds} == {
         "daskclusters.kubernetes.dask.org",
@@ -82,6 +93,7 @@ def test_crds_can_be_left_out_or_not_kept(helm):
 
 def test_single_namespace_install_from_the_seed(helm):
     _, objs = template(helm, "--set", "rbac.cluster=false", "--set", "kopfArgs={--namespace=my-namespace}")
+    objs = operator_objs(objs)
     assert not by_kind(objs, "ClusterRole")
     (role,) = by_kind(objs, "Role")
     assert role["metadata"]["namespace"] == "dask-operator"
@@ -91,20 +103,23 @@ def test_single_namespace_install_from_the_seed(helm):
 
 def test_hardened_security_context(helm):
     _, objs = template(helm)
-    (deploy,) = by_kind(objs, "Deployment")
-    pod = deploy["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-    ctx = pod["containers"][0]["securityContext"]
-    assert ctx["allowPrivilegeEscalation"] is False
-    assert ctx["readOnlyRootFilesystem"] is True
-    assert ctx["capabilities"]["drop"] == ["ALL"]
-    assert ctx["runAsUser"] == 1000
+    deployments = by_kind(objs, "Deployment")
+    assert len(deployments) == 2  # the operator and the webhook
+    for deploy in deployments:
+        pod = deploy["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        ctx = pod["containers"][0]["securityContext"]
+        assert ctx["allowPrivilegeEscalation"] is False
+        assert ctx["readOnlyRootFilesystem"] is True
+        assert ctx["capabilities"]["drop"] == ["ALL"]
+        assert ctx["runAsUser"] == 1000
 
 
 def test_operator_role_never_grants_secrets(helm):
     for args in ([], ["--set", "rbac.cluster=false"]):
         _, objs = template(helm, *args)
+        objs = operator_objs(objs)
         for role in by_kind(objs, "ClusterRole") + by_kind(objs, "Role"):
             for rule in role["rules"]:
                 assert "secrets" not in rule["resources"]
@@ -134,6 +149,7 @@ def test_seed_metrics_block_creates_both_monitors(helm):
 
 def test_custom_values_reach_the_deployment(helm):
     _, objs = template(helm, "--values", str(CHART / "ci" / "custom-values.yaml"))
+    objs = operator_objs(objs)
     (deploy,) = by_kind(objs, "Deployment")
     assert deploy["metadata"]["name"] == "dask-operator-custom"
     pod = deploy["spec"]["template"]["spec"]

@@ -1,8 +1,9 @@
 """Every rendered object validates against the schema of the pinned Kubernetes version.
 
 Core objects are checked with kubernetes-validate (strict: unknown fields fail);
-Prometheus monitors with the prometheus-operator models of cloudcoil, strictly by
-round-tripping; our custom resources (examples) with the generated CRD schemas.
+Prometheus monitors and cert-manager Issuers and Certificates with cloudcoil's models,
+strictly by round-tripping; our custom resources (examples) with the generated CRD
+schemas.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import copy
 
 import kubernetes_validate
 import pytest
+from cloudcoil.models.cert_manager import v1 as cert_manager
 from cloudcoil.models.prometheus_operator import v1 as monitoring
 
 from dask_kubernetes.generator import vendor
@@ -33,15 +35,15 @@ def _strip_none(value):
 def validate_object(obj, validators=None):
     """Validate one object; return a list of readable problems."""
     api = obj["apiVersion"]
-    if api.startswith("monitoring.coreos.com/"):
-        model = getattr(monitoring, obj["kind"])
-        parsed = model.model_validate(obj)
-        dumped = _strip_none(parsed.model_dump(by_alias=True, exclude_unset=True, mode="json"))
-        return (
-            []
-            if dumped == obj
-            else [f"{obj['kind']} has fields the prometheus-operator schema does not know"]
-        )
+    for prefix, models, project in (
+        ("monitoring.coreos.com/", monitoring, "prometheus-operator"),
+        ("cert-manager.io/", cert_manager, "cert-manager"),
+    ):
+        if api.startswith(prefix):
+            model = getattr(models, obj["kind"])
+            parsed = model.model_validate(obj)
+            dumped = _strip_none(parsed.model_dump(by_alias=True, exclude_unset=True, mode="json"))
+            return [] if dumped == obj else [f"{obj['kind']} has fields the {project} schema does not know"]
     if api.startswith("kubernetes.dask.org/"):
         return [str(e) for e in validators[obj["kind"]].errors(obj)]
     try:
@@ -73,7 +75,7 @@ def test_overlay_objects_validate(kubectl, overlay):
 
 
 def test_overlays_exist():
-    assert {"base", "namespaced", "prometheus"} <= set(OVERLAYS)
+    assert {"base", "namespaced", "prometheus", "cert-manager"} <= set(OVERLAYS)
 
 
 def test_validator_catches_a_broken_core_object():
@@ -84,6 +86,16 @@ def test_validator_catches_a_broken_core_object():
         "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "c", "imagee": "x"}]}}},
     }
     assert validate_object(deployment)
+
+
+def test_validator_catches_an_unknown_certificate_field():
+    bad = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": "x"},
+        "spec": {"secretName": "x", "issuerRef": {"name": "i"}, "dnsName": ["a"]},
+    }
+    assert validate_object(bad)
 
 
 def test_validator_catches_an_unknown_monitor_field():

@@ -81,28 +81,36 @@
   resources:
   - secrets
   verbs:
-  - get
   - create
+- apiGroups:
+  - ''
+  resources:
+  - secrets
+  resourceNames:
+  - {{ include "dask-operator.webhook.caSecretName" . | quote }}
+  verbs:
+  - get
   - update
 {{- end -}}
 
 {{- define "dask-operator.rbac.webhook.cluster" -}}
-- apiGroups:
-  - admissionregistration.k8s.io
-  resources:
-  - validatingwebhookconfigurations
-  - mutatingwebhookconfigurations
-  verbs:
-  - get
-  - list
-  - watch
-  - patch
-  - update
 - apiGroups:
   - kubernetes.dask.org
   resources:
   - daskclusters
   verbs:
   - get
-  - list
+{{- end -}}
+
+{{- define "dask-operator.rbac.webhook.caBundle" -}}
+- apiGroups:
+  - admissionregistration.k8s.io
+  resources:
+  - validatingwebhookconfigurations
+  - mutatingwebhookconfigurations
+  resourceNames:
+  - {{ include "dask-operator.webhook.configurationName" . | quote }}
+  verbs:
+  - get
+  - update
 {{- end -}}
