@@ -37,6 +37,8 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("dask_kubernetes").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    # kopf reports every handler call at INFO; our reconcilers log the decisions that matter.
+    logging.getLogger("kopf.objects").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     load_plugins()
     clusterwide = args.all_namespaces or not args.namespace
     asyncio.run(

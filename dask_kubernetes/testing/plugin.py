@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes._tools import find
+from dask_kubernetes._tools import PROJECT_ROOT, find
+from dask_kubernetes.testing.controlplane import Network
 
 
 @dataclass
@@ -56,6 +57,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dask-kubernetes")
     group.addoption("--backend", choices=["local", "kind"], default="local", help="cluster backend for tests")
     group.addoption("--keep-control-plane", action="store_true", help="leave the local control plane running")
+    group.addoption(
+        "--kubeconfig",
+        default=None,
+        help="use the cluster of this kubeconfig (e.g. `dask-kubernetes local up`) instead of starting one",
+    )
+
+
+def _free_network() -> Network:
+    """Pick a bridge and pod subnet no other control plane on this machine uses."""
+    existing = set(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else set()
+    for index in range(10):
+        bridge = f"dkt{index}"
+        if bridge not in existing:
+            return Network(
+                bridge=bridge, pod_cidr=f"10.{230 + index}.0.0/16", gateway=f"10.{230 + index}.0.1"
+            )
+    raise RuntimeError("no free bridge name dkt0..dkt9: stop old control planes first")
 
 
 def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
@@ -68,8 +86,11 @@ def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
         binary = control_plane_binary()
     except BuildError as exc:
         pytest.fail(str(exc), pytrace=False)
-    workdir = Path(tempfile.mkdtemp(prefix="dask-k8s-cp-"))
-    plane = ControlPlane(workdir, binary)
+    # Not under /tmp: a Pod's emptyDir at /tmp must not hide the node agent's state dir.
+    sessions = PROJECT_ROOT / ".cache" / "sessions"
+    sessions.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="cp-", dir=sessions))
+    plane = ControlPlane(workdir, binary, network=_free_network())
     plane.start()
     try:
         yield KubeTarget(kubeconfig=plane.kubeconfig, backend="local", control_plane=plane)
@@ -94,7 +115,10 @@ def _start_kind(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
 @pytest.fixture(scope="session")
 def k8s_cluster(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
     """A real Kubernetes API for the whole session."""
-    if request.config.getoption("--backend") == "kind":
+    existing = request.config.getoption("--kubeconfig")
+    if existing:
+        yield KubeTarget(kubeconfig=Path(existing).resolve(), backend="existing")
+    elif request.config.getoption("--backend") == "kind":
         yield from _start_kind(request)
     else:
         yield from _start_local(request)
