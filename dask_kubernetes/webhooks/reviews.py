@@ -21,6 +21,9 @@ from dask_kubernetes._structs import constants
 from dask_kubernetes.validation.errors import FieldError
 
 API_VERSION = "admission.k8s.io/v1"
+# The names the chart registers the two webhooks under (templates/webhook-*-webhook.yaml).
+VALIDATING_WEBHOOK = "validate.kubernetes.dask.org"
+MUTATING_WEBHOOK = "mutate.kubernetes.dask.org"
 KIND = "AdmissionReview"
 DEFAULTING_FAILED = "the dask-kubernetes webhook could not default this object; see its logs"
 Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
@@ -96,6 +99,17 @@ def invalid_message(kind: str, group: str, name: str, errors: Sequence[FieldErro
     return f'{subject} "{name}" is invalid: {body}'
 
 
+def attributed(message: str, webhook: str = VALIDATING_WEBHOOK) -> str:
+    """Say who refused, in the API server's own words.
+
+    For a 422/Invalid error, kubectl prints ``details.causes[]`` as ``field: message``
+    and drops ``status.message`` (where the API server puts "admission webhook ...
+    denied the request"), so each cause carries it; the user then sees which tier
+    refused: the CRD schema, or this webhook.
+    """
+    return f'admission webhook "{webhook}" denied the request: {message}'
+
+
 def deny(
     uid: str,
     *,
@@ -105,7 +119,7 @@ def deny(
     errors: Sequence[FieldError],
     warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Refuse with 422/Invalid and one cause per wrong field."""
+    """Refuse with 422/Invalid and one cause per wrong field, each naming its path."""
     response: dict[str, Any] = {
         "uid": uid,
         "allowed": False,
@@ -120,7 +134,8 @@ def deny(
                 "group": group,
                 "kind": kind,
                 "causes": [
-                    {"type": error.cause, "field": error.path, "message": error.message} for error in errors
+                    {"type": error.cause, "field": error.path, "message": attributed(error.message)}
+                    for error in errors
                 ],
             },
         },

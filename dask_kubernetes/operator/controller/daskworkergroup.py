@@ -16,6 +16,7 @@ import kopf
 
 from dask_kubernetes._structs import constants, naming
 from dask_kubernetes.operator.builders import worker as worker_builder
+from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.controller import common, statuses
 from dask_kubernetes.operator.controller.context import Context
 from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable
@@ -93,7 +94,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
     desired = int(group["spec"]["worker"].get("replicas", 1))
     selector = naming.worker_group_selector(cluster_name, name)
     base_status = {"selector": naming.selector_string(selector)}
-    if await ctx.kube.get(constants.PLURAL_CLUSTER, namespace, cluster_name) is None:
+    cluster = await ctx.kube.get(constants.PLURAL_CLUSTER, namespace, cluster_name)
+    if cluster is None:
         message = f"waiting for DaskCluster {cluster_name!r}, which does not exist"
         verdict = conditions.Verdict(False, constants.REASON_WAITING_FOR_CLUSTER, message, reconciling=True)
         await statuses.write(
@@ -101,6 +103,13 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
         )
         return
 
+    if not common.owner_of_kind(group, constants.KIND_CLUSTER):
+        # A group created on its own joins its cluster for good: deleting the
+        # cluster deletes it too, as the seed promises.
+        await ctx.kube.patch(
+            PLURAL, namespace, name, {"metadata": {"ownerReferences": [owner_reference(cluster)]}}
+        )
+        await ctx.events.normal(group, constants.REASON_ADOPTED, f"joined DaskCluster {cluster_name}")
     group_pods = await ctx.kube.list_pods(namespace, selector)
     plan = scaling.plan(group_pods, desired, batch_size=ctx.settings.worker_batch_size)
     for pod_name in plan.delete_now:
