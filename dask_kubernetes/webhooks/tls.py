@@ -203,9 +203,8 @@ class SelfManagedCA:
     def issue_serving(self, ca: pki.KeyPair) -> None:
         """Issue this replica's serving certificate and write it where uvicorn reads it."""
         service, namespace = self.settings.webhook_service, self.settings.webhook_namespace
-        pair = pki.issue(
-            ca, f"{service}.{namespace}.svc", dns_names=dns_names(service, namespace), days=SERVING_DAYS
-        )
+        # Clients check the DNS names; a common name longer than 64 characters is invalid.
+        pair = pki.issue(ca, service[:64], dns_names=dns_names(service, namespace), days=SERVING_DAYS)
         self.files.cert.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(self.files.key, pair.key, 0o600)
         _write_atomically(self.files.cert, pair.cert, 0o644)

@@ -85,8 +85,10 @@ def test_deployment_runs_two_hardened_replicas_of_dask_kubernetes_webhook(helm):
         assert container[probe]["httpGet"] == {"path": path, "port": "https", "scheme": "HTTPS"}
     assert container["resources"]["limits"]["memory"] == "256Mi"
     # The read-only root file system needs a writable place for the self-managed certificate.
-    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
-    assert env_of(deploy)["DASK_OPERATOR_WEBHOOK_CERT_DIR"].startswith("/tmp/")
+    cert_dir = env_of(deploy)["DASK_OPERATOR_WEBHOOK_CERT_DIR"]
+    assert container["volumeMounts"] == [{"name": "serving-certs", "mountPath": cert_dir}]
+    (volume,) = pod["volumes"]
+    assert volume["name"] == "serving-certs" and volume["emptyDir"]["medium"] == "Memory"
 
 
 def test_names_the_webhook_acts_on_match_what_the_chart_creates(helm):

@@ -127,9 +127,16 @@ def response_of(http_response) -> dict[str, Any]:
     return body["response"]
 
 
+DENIED = 'admission webhook "validate.kubernetes.dask.org" denied the request: '
+
+
 def causes(response: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (field, message) pairs of a denial."""
-    return [(c["field"], c["message"]) for c in response["status"]["details"]["causes"]]
+    """The (field, message) pairs of a denial; each message says the webhook denied it."""
+    found = []
+    for cause in response["status"]["details"]["causes"]:
+        assert cause["message"].startswith(DENIED), cause
+        found.append((cause["field"], cause["message"].removeprefix(DENIED)))
+    return found
 
 
 def patch_of(response: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,240 @@
+"""Admission through the real API server: denials, warnings, and defaults that never drift."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.webhooks.e2e.conftest import DENIED, SELECTOR_LABEL, apply, example
+
+pytestmark = pytest.mark.cluster
+
+
+def _cluster():
+    (obj,) = example("cluster.yaml")
+    return obj
+
+
+def _worker(obj):
+    return obj["spec"]["worker"]["spec"]["containers"][0]
+
+
+def _requests_over_limits(obj):
+    _worker(obj)["resources"] = {"requests": {"cpu": "4"}, "limits": {"cpu": "2"}}
+    return obj
+
+
+def _no_image(obj):
+    del obj["spec"]["scheduler"]["spec"]["containers"][0]["image"]
+    return obj
+
+
+def _duplicate_container(obj):
+    containers = obj["spec"]["worker"]["spec"]["containers"]
+    containers.append(copy.deepcopy(containers[0]))
+    return obj
+
+
+def _group_over_limits():
+    (obj,) = example("highmemworkers.yaml")
+    _worker(obj)["resources"] = {"requests": {"memory": "64Gi"}, "limits": {"memory": "32Gi"}}
+    return obj
+
+
+def _autoscaler_bad_group():
+    (obj,) = example("autoscaler.yaml")
+    obj["spec"]["workerGroup"] = "Bad_Name"
+    return obj
+
+
+def _job_bad_quantity():
+    (obj,) = example("job.yaml")
+    obj["spec"]["job"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "lots"}}
+    return obj
+
+
+# Each passes the CRD schema and its CEL rules, so only the webhook can refuse it.
+INVALID = {
+    "cluster-requests-over-limits": (
+        lambda: _requests_over_limits(_cluster()),
+        "spec.worker.spec.containers[0].resources.requests[cpu]",
+    ),
+    "cluster-container-without-image": (
+        lambda: _no_image(_cluster()),
+        "spec.scheduler.spec.containers[0].image",
+    ),
+    "cluster-duplicate-container": (
+        lambda: _duplicate_container(_cluster()),
+        "spec.worker.spec.containers[1].name",
+    ),
+    "workergroup-requests-over-limits": (
+        _group_over_limits,
+        "spec.worker.spec.containers[0].resources.requests[memory]",
+    ),
+    "autoscaler-worker-group-not-dns-1123": (_autoscaler_bad_group, "spec.workerGroup"),
+    "job-unparseable-quantity": (_job_bad_quantity, "spec.job.spec.containers[0].resources.limits[memory]"),
+}
+
+
+@pytest.mark.parametrize(("make", "field"), INVALID.values(), ids=INVALID.keys())
+def test_invalid_manifests_are_denied_naming_the_field(webhook, dask_namespace, make, field):
+    obj = make()
+    proc = apply(webhook, dask_namespace, obj)
+    assert proc.returncode != 0, proc.stdout
+    assert f"{field}: {DENIED}" in proc.stderr, proc.stderr
+    kind = obj["kind"].lower()
+    assert webhook.kubectl("get", kind, obj["metadata"]["name"], "-n", dask_namespace).returncode != 0
+
+
+def test_a_runner_cannot_change_after_creation(webhook, dask_namespace):
+    (job,) = example("job.yaml")
+    assert apply(webhook, dask_namespace, job).returncode == 0
+    job["spec"]["job"]["spec"]["containers"][0]["args"] = ["python", "-c", "print('other work')"]
+    proc = apply(webhook, dask_namespace, job)
+    assert proc.returncode != 0
+    assert f"spec.job: {DENIED}: field is immutable" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "field"),
+    [
+        ("autoscaler.yaml", lambda o: o["spec"].update(minimum=5, maximum=2), "spec.minimum"),
+        ("highmemworkers.yaml", lambda o: o["spec"].update(cluster="other"), "spec.cluster"),
+    ],
+    ids=["autoscaler-minimum-above-maximum", "workergroup-moves-cluster"],
+)
+def test_what_the_crd_schema_catches_is_refused_before_the_webhook(
+    webhook, dask_namespace, name, change, field
+):
+    """Tier 1 (CEL) refuses first; the webhook holds the same rules for the HTTP path and the operator."""
+    (obj,) = example(name)
+    if field == "spec.cluster":
+        assert apply(webhook, dask_namespace, obj).returncode == 0
+    change(obj)
+    proc = apply(webhook, dask_namespace, obj)
+    assert proc.returncode != 0
+    assert field in proc.stderr, proc.stderr
+
+
+def test_best_practice_problems_warn_and_succeed(webhook, dask_namespace):
+    proc = apply(webhook, dask_namespace, _cluster())
+    assert proc.returncode == 0, proc.stderr
+    assert "daskcluster.kubernetes.dask.org/simple created" in proc.stdout
+    assert (
+        "Warning: spec.worker.spec.containers[0].image: image 'ghcr.io/dask/dask:latest' uses the :latest tag"
+        in proc.stderr
+    )
+    assert "Warning: spec.worker.spec.containers[0].args: dask-worker has no --death-timeout" in proc.stderr
+
+
+def test_mismatched_worker_flags_warn(webhook, dask_namespace):
+    obj = _cluster()
+    obj["metadata"]["name"] = "flags"
+    _worker(obj)["args"] += ["--nthreads", "4", "--memory-limit", "8GB", "--death-timeout", "60"]
+    _worker(obj)["resources"] = {"limits": {"cpu": "1", "memory": "2Gi"}}
+    proc = apply(webhook, dask_namespace, obj)
+    assert proc.returncode == 0, proc.stderr
+    assert "--memory-limit 8GB does not match the container's memory limit" in proc.stderr
+    assert "--nthreads 4 does not match the container's CPU limit 1" in proc.stderr
+    assert "--death-timeout" not in proc.stderr
+
+
+def test_a_worker_group_for_a_missing_cluster_warns_via_the_api(webhook, dask_namespace):
+    """The lookup runs with the webhook's own ServiceAccount: this also proves its RBAC."""
+    (group,) = example("highmemworkers.yaml")
+    proc = apply(webhook, dask_namespace, group)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        f"Warning: spec.cluster: DaskCluster 'simple' does not exist in namespace '{dask_namespace}' yet"
+        in (proc.stderr)
+    )
+    assert apply(webhook, dask_namespace, _cluster()).returncode == 0
+    group["metadata"]["name"] = "second-group"
+    proc = apply(webhook, dask_namespace, group)
+    assert proc.returncode == 0, proc.stderr
+    assert "does not exist" not in proc.stderr
+
+
+EXAMPLES = ["cluster.yaml", "cluster-spec.yaml", "highmemworkers.yaml", "job.yaml", "autoscaler.yaml"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_defaults_do_not_drift_under_server_side_apply(webhook, dask_namespace, name):
+    docs = example(name)
+    first = apply(webhook, dask_namespace, docs, "--server-side")
+    assert first.returncode == 0, first.stderr
+    diff = apply_diff = webhook.kubectl(
+        "diff", "--server-side", "-n", dask_namespace, "-f", "-", input=_dump(docs)
+    )
+    assert diff.returncode == 0, apply_diff.stdout + apply_diff.stderr
+    live = _live(webhook, dask_namespace, docs[0])
+    second = apply(webhook, dask_namespace, docs, "--server-side")
+    assert second.returncode == 0, second.stderr
+    assert (
+        _live(webhook, dask_namespace, docs[0])["metadata"]["resourceVersion"]
+        == live["metadata"]["resourceVersion"]
+    )
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_applying_an_example_twice_changes_nothing(webhook, dask_namespace, name):
+    docs = example(name)
+    assert apply(webhook, dask_namespace, docs).returncode == 0
+    second = apply(webhook, dask_namespace, docs)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip().endswith("unchanged"), second.stdout
+    # The same with client-side apply's own diff and a server-side dry run (webhooks included).
+    diff = webhook.kubectl("diff", "-n", dask_namespace, "-f", "-", input=_dump(docs))
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    dry = apply(webhook, dask_namespace, docs, "--dry-run=server")
+    assert dry.returncode == 0 and dry.stdout.strip().endswith("unchanged (server dry run)"), dry.stdout
+
+
+def test_the_runner_restart_policy_is_defaulted(webhook, dask_namespace):
+    (job,) = example("job.yaml")
+    assert apply(webhook, dask_namespace, job).returncode == 0
+    live = _live(webhook, dask_namespace, job)
+    assert live["spec"]["job"]["spec"]["restartPolicy"] == "OnFailure"
+
+
+def test_a_namespace_can_opt_out(webhook, dask_namespace):
+    webhook.kubectl("label", "namespace", dask_namespace, "dask.org/webhook=disabled", check=True)
+    proc = apply(webhook, dask_namespace, _requests_over_limits(_cluster()))
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+
+
+def test_the_webhook_namespace_itself_is_never_judged(webhook):
+    namespace = webhook.namespace
+    webhook.kubectl("label", "namespace", namespace, f"{SELECTOR_LABEL}={webhook.selector_value}", check=True)
+    try:
+        proc = apply(webhook, namespace, _requests_over_limits(_cluster()))
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        webhook.kubectl("delete", "daskcluster", "simple", "-n", namespace, "--wait=false")
+        webhook.kubectl("label", "namespace", namespace, f"{SELECTOR_LABEL}-")
+
+
+def test_both_replicas_share_one_ca_in_the_secret(webhook):
+    secret = webhook.get("secret", f"{webhook.fullname}-ca", "-n", webhook.namespace)
+    ca = secret["data"]["tls.crt"]
+    for config in webhook.configurations():
+        assert [hook["clientConfig"]["caBundle"] for hook in config["webhooks"]] == [ca]
+    logs = webhook.kubectl(
+        "logs", "-n", webhook.namespace, "-l", "app.kubernetes.io/component=webhook", "--tail=-1"
+    )
+    assert logs.stdout.count("created the webhook CA") <= 1
+
+
+def _dump(docs):
+    from dask_kubernetes.generator import yamlio
+
+    return yamlio.dump_all(docs)
+
+
+def _live(webhook, namespace, obj):
+    proc = webhook.kubectl("get", obj["kind"].lower(), obj["metadata"]["name"], "-n", namespace, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
