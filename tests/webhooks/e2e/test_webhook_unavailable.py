@@ -1,0 +1,77 @@
+"""With the webhook scaled to zero: validation fails closed, defaulting fails open.
+
+Runs after the other webhook tests (file order) and puts everything back: the
+Deployment at its replicas, and the configurations as the chart renders them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dask_kubernetes.generator import yamlio
+from dask_kubernetes.testing.install import wait_for
+from tests.webhooks.e2e.conftest import apply, example
+
+pytestmark = pytest.mark.cluster
+
+
+def _endpoints(webhook) -> int:
+    selector = f"kubernetes.io/service-name={webhook.fullname}"
+    proc = webhook.kubectl("get", "endpointslices", "-n", webhook.namespace, "-l", selector, "-o", "json")
+    slices = json.loads(proc.stdout)["items"] if proc.returncode == 0 else []
+    return sum(
+        1 for s in slices for e in s.get("endpoints") or [] if (e.get("conditions") or {}).get("ready")
+    )
+
+
+@pytest.fixture
+def webhook_down(webhook):
+    deploy = f"deployment/{webhook.fullname}"
+    webhook.kubectl("scale", deploy, "-n", webhook.namespace, "--replicas=0", check=True)
+    wait_for(lambda: _endpoints(webhook) == 0, timeout=120, what="the webhook to have no ready endpoint")
+    try:
+        yield webhook
+    finally:
+        configurations = [o for o in webhook.manifests if o["kind"].endswith("WebhookConfiguration")]
+        webhook.kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            "-",
+            input=yamlio.dump_all(configurations),
+            check=True,
+        )
+        webhook.kubectl("scale", deploy, "-n", webhook.namespace, "--replicas=2", check=True)
+        wait_for(webhook.available, timeout=240, what="the webhook to come back")
+        wait_for(webhook.ca_bundles_patched, timeout=60, what="caBundle to be in place again")
+
+
+def test_validation_fails_closed_and_defaulting_fails_open(webhook_down, dask_namespace):
+    webhook = webhook_down
+    (job,) = example("job.yaml")
+    proc = apply(webhook, dask_namespace, job)
+    assert proc.returncode != 0, proc.stdout
+    # A clear refusal that names the validating webhook and why it could not be asked...
+    assert 'failed calling webhook "validate.kubernetes.dask.org"' in proc.stderr, proc.stderr
+    assert "no endpoints available for service" in proc.stderr, proc.stderr
+    # ...and not the defaulting one: its failure was ignored, the request went on.
+    assert "mutate.kubernetes.dask.org" not in proc.stderr, proc.stderr
+    assert webhook.kubectl("get", "daskjob", "simple-job", "-n", dask_namespace).returncode != 0
+
+    # With validation set to fail open too, the object is stored exactly as written:
+    # defaulting was skipped (no restartPolicy), not applied.
+    webhook.kubectl(
+        "patch", "validatingwebhookconfiguration", webhook.fullname, "--type=json",
+        "-p", '[{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Ignore"}]',
+        check=True,
+    )  # fmt: skip
+    proc = apply(webhook, dask_namespace, job)
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+    live = json.loads(
+        webhook.kubectl("get", "daskjob", "simple-job", "-n", dask_namespace, "-o", "json").stdout
+    )
+    assert "restartPolicy" not in live["spec"]["job"]["spec"]
