@@ -32,7 +32,9 @@ async def api_client() -> client.ApiClient:
             config.load_incluster_config()
             return client.ApiClient()
         configuration = client.Configuration()
-        await config.load_kube_config(client_configuration=configuration)
+        # Read KUBECONFIG now: the client library reads it once, at import.
+        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        await config.load_kube_config(config_file=path, client_configuration=configuration)
         return client.ApiClient(configuration)
     except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
         where = os.environ.get("KUBECONFIG", "~/.kube/config")
@@ -44,7 +46,8 @@ def current_namespace() -> str:
     if in_cluster():
         return (SERVICE_ACCOUNT / "namespace").read_text().strip()
     try:
-        _, context = config.list_kube_config_contexts()
+        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        _, context = config.list_kube_config_contexts(config_file=path)
     except (ConfigException, OSError, ValueError, KeyError, TypeError):
         return "default"
     return str((context or {}).get("context", {}).get("namespace") or "default")
