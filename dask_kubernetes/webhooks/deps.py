@@ -1,5 +1,8 @@
 """Dependencies of the routes, as ``Annotated`` aliases that keep signatures short.
 
+All are ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool,
+which for a lookup in ``app.state`` costs more than the admission check itself.
+
 Everything comes from ``app.state``, which :func:`dask_kubernetes.webhooks.app.create_app`
 fills, so a test builds an app with its own settings, fake API and metrics.
 """
@@ -22,25 +25,25 @@ async def read_review(request: Request) -> AdmissionReview:
     return parse(await request.body())
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_kube(request: Request) -> ClusterLookup:
+async def get_kube(request: Request) -> ClusterLookup:
     """The API client for lookups; a no-op stand-in when the webhook has no API access."""
     kube: ClusterLookup = request.app.state.webhook.kube
     return kube
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """The app's metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_state(request: Request) -> WebhookState:
+async def get_state(request: Request) -> WebhookState:
     """Readiness and TLS state shared with the background tasks."""
     state: WebhookState = request.app.state.webhook
     return state

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from dask_kubernetes.validation import defaults
 from dask_kubernetes.webhooks import reviews
@@ -17,7 +17,7 @@ router = APIRouter(tags=["admission"])
 
 
 @router.post("/mutate")
-async def mutate(body: ReviewDep, metrics: MetricsDep) -> dict[str, Any]:
+async def mutate(body: ReviewDep, metrics: MetricsDep) -> JSONResponse:
     """Answer a mutating AdmissionReview; on a failure of ours, admit unchanged (fail open)."""
     started = time.perf_counter()
     request = body.request
@@ -34,4 +34,4 @@ async def mutate(body: ReviewDep, metrics: MetricsDep) -> dict[str, Any]:
     if ops:
         metrics.patches.labels(resource).inc()
     metrics.duration.labels("mutate").observe(time.perf_counter() - started)
-    return reviews.envelope(response)
+    return JSONResponse(reviews.envelope(response))

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from dask_kubernetes._structs import constants
 from dask_kubernetes.validation import registry
@@ -59,7 +60,7 @@ async def review(request: reviews.AdmissionRequest, plural: str, kube: ClusterLo
 
 
 @router.post("/validate")
-async def validate(body: ReviewDep, kube: KubeClientDep, metrics: MetricsDep) -> dict[str, Any]:
+async def validate(body: ReviewDep, kube: KubeClientDep, metrics: MetricsDep) -> JSONResponse:
     """Answer a validating AdmissionReview; a failure of ours refuses, never a 500."""
     started = time.perf_counter()
     request = body.request
@@ -75,4 +76,4 @@ async def validate(body: ReviewDep, kube: KubeClientDep, metrics: MetricsDep) ->
     if response.get("warnings"):
         metrics.warnings.labels(resource).inc(len(response["warnings"]))
     metrics.duration.labels("validate").observe(time.perf_counter() - started)
-    return reviews.envelope(response)
+    return JSONResponse(reviews.envelope(response))
