@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
 
@@ -36,7 +37,7 @@ async def api_client() -> client.ApiClient:
         path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         await config.load_kube_config(config_file=path, client_configuration=configuration)
         return client.ApiClient(configuration)
-    except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
+    except (ConfigException, OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         where = os.environ.get("KUBECONFIG", "~/.kube/config")
         raise KubeConfigError(f"cannot use kubeconfig {where}: {exc}") from None
 
@@ -48,6 +49,6 @@ def current_namespace() -> str:
     try:
         path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         _, context = config.list_kube_config_contexts(config_file=path)
-    except (ConfigException, OSError, ValueError, KeyError, TypeError):
+    except (ConfigException, OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
         return "default"
     return str((context or {}).get("context", {}).get("namespace") or "default")

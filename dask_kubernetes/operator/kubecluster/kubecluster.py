@@ -130,6 +130,16 @@ class KubeCluster(Cluster):
             self._loop_runner.start()
             self.sync(self._start)
 
+    def __await__(self) -> Any:
+        """Start on ``await cluster`` (and ``async with``) when created with ``asynchronous=True``."""
+
+        async def start() -> KubeCluster:
+            if self.status == Status.created:
+                await self._start()
+            return self
+
+        return start().__await__()
+
     def _generated_spec(self, name: str) -> dict[str, Any]:
         spec = make_cluster_spec(
             name=name,
