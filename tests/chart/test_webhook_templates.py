@@ -6,6 +6,7 @@ import pytest
 
 from dask_kubernetes.generator import helm as helm_module
 from dask_kubernetes.generator import yamlio
+from dask_kubernetes.webhooks import reviews
 from tests.chart.test_helm_render import by_kind, is_webhook, operator_objs, template
 from tests.conftest import CHART, ROOT, run
 
@@ -163,6 +164,7 @@ def test_configurations_register_both_webhooks(helm, kind, name, path, policy):
     config = one(webhook_objs(helm), kind)
     (hook,) = config["webhooks"]
     assert hook["name"] == name
+    assert name in (reviews.VALIDATING_WEBHOOK, reviews.MUTATING_WEBHOOK)
     assert hook["clientConfig"] == {
         "service": {"name": FULLNAME, "namespace": "dask-operator", "path": path, "port": 443}
     }
@@ -179,6 +181,13 @@ def test_configurations_register_both_webhooks(helm, kind, name, path, policy):
             "operations": ["CREATE", "UPDATE"],
             "resources": ["daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers"],
             "scope": "Namespaced",
+        }
+    ]
+    assert hook["matchConditions"] == [
+        {
+            "name": "spec-changed",
+            "expression": "request.operation == 'CREATE' || !has(object.spec) || !has(oldObject.spec) "
+            "|| object.spec != oldObject.spec",
         }
     ]
     assert hook["namespaceSelector"] == {

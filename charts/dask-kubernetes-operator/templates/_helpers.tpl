@@ -122,3 +122,13 @@ matchExpressions:
   resources: ["daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers"]
   scope: Namespaced
 {{- end -}}
+
+{{/*
+Skip updates that leave spec alone (finalizers, labels, annotations: the operator's own
+bookkeeping among them).  Nothing the webhook checks or defaults lives outside spec
+on update, and so a webhook that is down never blocks the deletion of a resource.
+*/}}
+{{- define "dask-operator.webhook.matchConditions" -}}
+- name: spec-changed
+  expression: "request.operation == 'CREATE' || !has(object.spec) || !has(oldObject.spec) || object.spec != oldObject.spec"
+{{- end -}}

@@ -27,7 +27,15 @@ def _endpoints(webhook) -> int:
 
 
 @pytest.fixture
-def webhook_down(webhook):
+def existing(webhook, dask_namespace):
+    """A DaskCluster created while the webhook is up."""
+    (cluster,) = example("cluster.yaml")
+    assert apply(webhook, dask_namespace, cluster).returncode == 0
+    return cluster
+
+
+@pytest.fixture
+def webhook_down(webhook, existing):
     deploy = f"deployment/{webhook.fullname}"
     webhook.kubectl("scale", deploy, "-n", webhook.namespace, "--replicas=0", check=True)
     wait_for(lambda: _endpoints(webhook) == 0, timeout=120, what="the webhook to have no ready endpoint")
@@ -49,8 +57,19 @@ def webhook_down(webhook):
         wait_for(webhook.ca_bundles_patched, timeout=60, what="caBundle to be in place again")
 
 
-def test_validation_fails_closed_and_defaulting_fails_open(webhook_down, dask_namespace):
+def test_validation_fails_closed_and_defaulting_fails_open(webhook_down, dask_namespace, existing):
     webhook = webhook_down
+    # Metadata-only updates (labels, finalizers: the operator's bookkeeping) are not
+    # sent to the webhook at all, so they go through; spec changes are refused.
+    name = existing["metadata"]["name"]
+    proc = webhook.kubectl("label", "daskcluster", name, "-n", dask_namespace, "team=data")
+    assert proc.returncode == 0, proc.stderr
+    proc = webhook.kubectl("scale", "daskcluster", name, "-n", dask_namespace, "--replicas=3")
+    assert proc.returncode == 0, proc.stderr  # the scale subresource is not intercepted either
+    existing["spec"]["idleTimeout"] = 600
+    proc = apply(webhook, dask_namespace, existing)
+    assert proc.returncode != 0 and 'failed calling webhook "validate.kubernetes.dask.org"' in proc.stderr
+
     (job,) = example("job.yaml")
     proc = apply(webhook, dask_namespace, job)
     assert proc.returncode != 0, proc.stdout
