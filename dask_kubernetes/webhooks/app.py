@@ -39,7 +39,8 @@ def _bad_request(request: Request, message: str) -> JSONResponse:
 
 
 async def _malformed(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):  # registered for that type only
+        raise exc
     problems = []
     for error in exc.errors()[:_MAX_LISTED_ERRORS]:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
