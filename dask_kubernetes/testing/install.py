@@ -7,6 +7,7 @@ RBAC, so a missing rule fails a test.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,10 @@ def wait_for(check: Callable[[], T], *, timeout: float, what: str, interval: flo
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what} (last seen: {last!r})")
+
+
+def _env(kubeconfig: Path) -> dict[str, str]:
+    return {**os.environ, "KUBECONFIG": str(kubeconfig)}
 
 
 def _run(cmd: Sequence[str], kubeconfig: Path, stdin: str | None = None) -> str:
@@ -62,9 +67,7 @@ def render_chart(namespace: str, values: Sequence[str] = ()) -> str:
 def install(kubeconfig: Path, namespace: str, values: Sequence[str] = (), *, timeout: float = 180) -> None:
     """Apply the chart and wait until the operator Deployment is available."""
     kubectl = find("kubectl")
-    subprocess.run(
-        [kubectl, "create", "namespace", namespace], capture_output=True, env={"KUBECONFIG": str(kubeconfig)}
-    )
+    subprocess.run([kubectl, "create", "namespace", namespace], capture_output=True, env=_env(kubeconfig))
     _run([kubectl, "apply", "--server-side", "-f", "-"], kubeconfig, render_chart(namespace, values))
     _run([kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"], kubeconfig)
 
@@ -88,5 +91,5 @@ def uninstall(kubeconfig: Path, namespace: str, values: Sequence[str] = ()) -> N
         input=rendered,
         capture_output=True,
         text=True,
-        env={"KUBECONFIG": str(kubeconfig)},
+        env=_env(kubeconfig),
     )

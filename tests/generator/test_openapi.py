@@ -83,7 +83,11 @@ def test_defaults_beside_references_inside_core_types_are_dropped():
 
 def test_our_own_keys_beside_a_core_reference_are_kept():
     out = Resolver(CORE).resolve(
-        {"$ref": "k8s:io.k8s.api.core.v1.Item", "default": {"name": "x"}, "x-kubernetes-validations": [{"rule": "r"}]}
+        {
+            "$ref": "k8s:io.k8s.api.core.v1.Item",
+            "default": {"name": "x"},
+            "x-kubernetes-validations": [{"rule": "r"}],
+        }
     )
     assert out["default"] == {"name": "x"}
     assert out["x-kubernetes-validations"] == [{"rule": "r"}]
