@@ -46,7 +46,7 @@ def _run(cmd: Sequence[str], kubeconfig: Path, stdin: str | None = None) -> str:
         input=stdin,
         capture_output=True,
         text=True,
-        env={"KUBECONFIG": str(kubeconfig), "PATH": "/usr/bin:/bin"},
+        env=_env(kubeconfig),
     )
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd[:3])} failed:\n{proc.stderr}{proc.stdout}")
