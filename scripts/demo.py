@@ -12,10 +12,12 @@ NAMESPACE = "dask-demo"
 
 
 def step(message: str) -> None:
+    """Announce a step of the demo."""
     print(f"\n==> {message}", flush=True)
 
 
 def sh(*cmd: str, input: str | None = None) -> str:
+    """Run a command and return its output; stop the demo with its error if it fails."""
     proc = subprocess.run(cmd, input=input, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr}{proc.stdout}")
@@ -23,6 +25,7 @@ def sh(*cmd: str, input: str | None = None) -> str:
 
 
 def main() -> int:
+    """Run the demo from start to clean-up."""
     from dask_kubernetes.testing import cli as local
     from dask_kubernetes.testing.install import install
 
