@@ -37,6 +37,13 @@ class Context:
         """Ask for one object to be reconciled soon."""
         self.queue.poke((plural, namespace, name), delay=delay)
 
+    def observe(self, plural: str, event_type: str | None, namespace: str, name: str) -> None:
+        """Handle a watch event of one of our resources: reconcile it, or forget it once deleted."""
+        if event_type == "DELETED":
+            self.queue.forget((plural, namespace, name))
+        else:
+            self.poke(plural, namespace, name)
+
     def scheduler(self, address: SchedulerAddress) -> SchedulerClient:
         """A client for one scheduler, with the configured timeouts."""
         return SchedulerClient(

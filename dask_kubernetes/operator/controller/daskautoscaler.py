@@ -98,10 +98,7 @@ async def daskautoscaler_event(
 ) -> None:
     """Reconcile when the autoscaler changes."""
     ctx: Context = memo.ctx
-    if type == "DELETED":
-        ctx.queue.forget((PLURAL, namespace, name))
-    else:
-        ctx.poke(PLURAL, namespace, name)
+    ctx.observe(PLURAL, type, namespace, name)
 
 
 @kopf.timer(*RESOURCE, interval=5, sharp=False)

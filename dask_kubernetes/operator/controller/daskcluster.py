@@ -172,10 +172,7 @@ async def daskcluster_event(
 ) -> None:
     """Reconcile on every change; a job's cluster also wakes its job."""
     ctx: Context = memo.ctx
-    if type == "DELETED":
-        ctx.queue.forget((PLURAL, namespace, name))
-    else:
-        ctx.poke(PLURAL, namespace, name)
+    ctx.observe(PLURAL, type, namespace, name)
     job = common.owner_of_kind(body, constants.KIND_JOB)
     if job:
         ctx.poke(constants.PLURAL_JOB, namespace, job)

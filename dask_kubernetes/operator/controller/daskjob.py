@@ -91,10 +91,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
 async def daskjob_event(type: str | None, name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
     """Reconcile on every change of the job."""
     ctx: Context = memo.ctx
-    if type == "DELETED":
-        ctx.queue.forget((PLURAL, namespace, name))
-    else:
-        ctx.poke(PLURAL, namespace, name)
+    ctx.observe(PLURAL, type, namespace, name)
 
 
 @kopf.timer(*RESOURCE, interval=15, sharp=False)

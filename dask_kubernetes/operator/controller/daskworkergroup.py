@@ -152,10 +152,7 @@ async def daskworkergroup_event(
 ) -> None:
     """Reconcile the group, and its cluster, whose status mirrors the default group."""
     ctx: Context = memo.ctx
-    if type == "DELETED":
-        ctx.queue.forget((PLURAL, namespace, name))
-    else:
-        ctx.poke(PLURAL, namespace, name)
+    ctx.observe(PLURAL, type, namespace, name)
     if spec.get("cluster"):
         ctx.poke(constants.PLURAL_CLUSTER, namespace, str(spec["cluster"]))
 
