@@ -64,7 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _free_network() -> Network:
+def free_network() -> Network:
     """Pick a bridge and pod subnet no other control plane on this machine uses."""
     existing = set(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else set()
     for index in range(10):
@@ -90,7 +90,7 @@ def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
     sessions = PROJECT_ROOT / ".cache" / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="cp-", dir=sessions))
-    plane = ControlPlane(workdir, binary, network=_free_network())
+    plane = ControlPlane(workdir, binary, network=free_network())
     plane.start()
     try:
         yield KubeTarget(kubeconfig=plane.kubeconfig, backend="local", control_plane=plane)

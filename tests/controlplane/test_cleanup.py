@@ -16,7 +16,6 @@ from tests.controlplane.helpers import apply, pod, processes_with, wait_for, wai
 
 pytestmark = pytest.mark.cluster
 
-BRIDGE = "dkt1"
 
 
 def netns_names() -> list[str]:
@@ -32,14 +31,14 @@ def test_stop_removes_every_process_netns_and_device(k8s_cluster):
     if k8s_cluster.backend != "local":
         pytest.skip("only the local control plane has a node agent to check")
     from dask_kubernetes.testing.binary import control_plane_binary
-    from dask_kubernetes.testing.controlplane import ControlPlane, Network
+    from dask_kubernetes.testing.controlplane import ControlPlane
+    from dask_kubernetes.testing.plugin import free_network
 
+    # A bridge and subnet of its own: the session's control plane keeps running.
+    network = free_network()
+    bridge = network.bridge
     workdir = Path(tempfile.mkdtemp(prefix="dask-k8s-cleanup-"))
-    plane = ControlPlane(
-        workdir,
-        control_plane_binary(),
-        network=Network(bridge=BRIDGE, pod_cidr="10.245.0.0/16", gateway="10.245.0.1"),
-    )
+    plane = ControlPlane(workdir, control_plane_binary(), network=network)
     marker = f"cleanup-{uuid.uuid4().hex}"
     try:
         plane.start()
@@ -52,14 +51,14 @@ def test_stop_removes_every_process_netns_and_device(k8s_cluster):
         for name in ("p1", "p2"):
             wait_phase(cluster, "default", name, {"Running"})
         wait_for(lambda: len(processes_with(marker)) == 2, "both Pod processes to run")
-        assert len([n for n in netns_names() if n.startswith(f"{BRIDGE}-")]) == 2
-        assert f" {BRIDGE}:" in links()
+        assert len([n for n in netns_names() if n.startswith(f"{bridge}-")]) == 2
+        assert f" {bridge}:" in links()
     finally:
         plane.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     assert processes_with(marker) == []
-    assert [n for n in netns_names() if n.startswith(f"{BRIDGE}-")] == []
-    assert f" {BRIDGE}:" not in links()
-    assert f" {BRIDGE[:8]}v" not in links()
+    assert [n for n in netns_names() if n.startswith(f"{bridge}-")] == []
+    assert f" {bridge}:" not in links()
+    assert f" {bridge[:8]}v" not in links()
     leftovers = os.listdir("/etc/netns") if os.path.isdir("/etc/netns") else []
-    assert [name for name in leftovers if name.startswith(f"{BRIDGE}-")] == []
+    assert [name for name in leftovers if name.startswith(f"{bridge}-")] == []
