@@ -76,11 +76,13 @@ class ControlPlane:
         *,
         node_agent: bool = True,
         network: Network | None = None,
+        die_with_parent: bool = False,
     ) -> None:
         self.workdir = workdir.resolve()
         self.binary = binary
         self.node_agent = node_agent
         self.network = network or Network()
+        self.die_with_parent = die_with_parent
         self.token = secrets.token_hex(24)
         self.ports: dict[str, int] = {}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -252,7 +254,12 @@ class ControlPlane:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
             self.procs[name] = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
             )
 
     def _check_alive(self, name: str) -> None:
@@ -359,6 +366,14 @@ class ControlPlane:
     def env(self) -> dict[str, str]:
         """Environment that points kubectl, helm and the kubernetes client at this control plane."""
         return {"KUBECONFIG": str(self.kubeconfig)}
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM the child when the harness dies, so a killed test run leaks nothing."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _terminate(procs: dict[str, subprocess.Popen[bytes]], grace: float = 15) -> None:

@@ -90,7 +90,7 @@ def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
     sessions = PROJECT_ROOT / ".cache" / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="cp-", dir=sessions))
-    plane = ControlPlane(workdir, binary, network=free_network())
+    plane = ControlPlane(workdir, binary, network=free_network(), die_with_parent=True)
     plane.start()
     try:
         yield KubeTarget(kubeconfig=plane.kubeconfig, backend="local", control_plane=plane)
