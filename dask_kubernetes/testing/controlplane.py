@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,7 +260,7 @@ class ControlPlane:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if self.die_with_parent else None,
+                preexec_fn=_death_signal(name) if self.die_with_parent else None,
             )
 
     def _check_alive(self, name: str) -> None:
@@ -368,12 +369,21 @@ class ControlPlane:
         return {"KUBECONFIG": str(self.kubeconfig)}
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM the child when the harness dies, so a killed test run leaks nothing."""
-    import ctypes
+def _death_signal(component: str) -> Callable[[], None]:
+    """Ask Linux to signal the child when the harness dies, so a killed test run leaks nothing.
 
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    The node agent gets SIGTERM, to tear down its network namespaces; the Go
+    components get SIGKILL, since kube-apiserver hangs in shutdown once etcd is gone.
+    """
+    sig = signal.SIGTERM if component == "node-agent" else signal.SIGKILL
+
+    def set_pdeathsig() -> None:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, sig)
+
+    return set_pdeathsig
 
 
 def _terminate(procs: dict[str, subprocess.Popen[bytes]], grace: float = 15) -> None:
