@@ -11,9 +11,11 @@ stop a control plane that another process started.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import ssl
@@ -31,6 +33,7 @@ from dask_kubernetes import pki
 from dask_kubernetes.generator import yamlio
 
 SERVICE_CIDR = "10.96.0.0/16"
+NODE_STATE_ROOT = Path("/var/lib/dask-kubernetes-testing")
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 ADMIN_USER = "local-admin"
 
@@ -108,6 +111,16 @@ class ControlPlane:
     def server(self) -> str:
         """API server URL on loopback."""
         return f"https://127.0.0.1:{self.ports['apiserver']}"
+
+    @property
+    def node_state_dir(self) -> Path:
+        """Where the node agent keeps Pod volumes, logs and shims.
+
+        Under /var/lib, like the kubelet's, and never under the work directory: a
+        work directory below /tmp would be hidden inside any Pod that mounts an
+        emptyDir at /tmp (as the chart's Deployments do), and with it the volumes.
+        """
+        return node_state_dir_for(self.workdir)
 
     @property
     def state_file(self) -> Path:
@@ -241,7 +254,7 @@ class ControlPlane:
             sys.executable, "-m", "dask_kubernetes.testing.nodeagent",
             f"--kubeconfig={self.kubeconfig}",
             "--node-name=local-node",
-            f"--state-dir={self.workdir / 'node'}",
+            f"--state-dir={self.node_state_dir}",
             f"--bridge={self.network.bridge}",
             f"--pod-cidr={self.network.pod_cidr}",
             f"--gateway={self.network.gateway}",
@@ -349,6 +362,7 @@ class ControlPlane:
         order = ["node-agent", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]
         _terminate({name: self.procs[name] for name in order if name in self.procs})
         self.procs.clear()
+        shutil.rmtree(self.node_state_dir, ignore_errors=True)
         if self.state_file.exists():
             self.state_file.unlink()
 
@@ -406,6 +420,12 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         pass
 
 
+def node_state_dir_for(workdir: Path) -> Path:
+    """Name the node agent's state directory of the control plane in ``workdir``."""
+    key = hashlib.sha256(str(workdir).encode()).hexdigest()[:12]
+    return NODE_STATE_ROOT / f"node-{key}"
+
+
 def stop_from_state(state_file: Path, grace: float = 15) -> bool:
     """Stop a control plane another process started, from its state file."""
     if not state_file.exists():
@@ -422,6 +442,7 @@ def stop_from_state(state_file: Path, grace: float = 15) -> bool:
         if _alive(pid):
             _signal_group(pid, signal.SIGKILL)
     state_file.unlink()
+    shutil.rmtree(node_state_dir_for(Path(state["workdir"])), ignore_errors=True)
     return True
 
 
