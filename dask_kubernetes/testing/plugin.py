@@ -11,6 +11,7 @@ control plane running for debugging.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -65,15 +66,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def free_network() -> Network:
-    """Pick a bridge and pod subnet no other control plane on this machine uses."""
-    existing = set(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else set()
-    for index in range(10):
-        bridge = f"dkt{index}"
-        if bridge not in existing:
-            return Network(
-                bridge=bridge, pod_cidr=f"10.{230 + index}.0.0/16", gateway=f"10.{230 + index}.0.1"
-            )
-    raise RuntimeError("no free bridge name dkt0..dkt9: stop old control planes first")
+    """Pick a bridge and pod subnet that no other control plane on this machine uses.
+
+    Random rather than first-free: two test runs starting at the same moment must
+    not pick the same bridge, because an agent clears its bridge's namespaces.
+    """
+    used_links = set(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else set()
+    routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
+    reserved = {96, 243, 244}  # the service range, `local up` and the harness default
+    candidates = [n for n in range(20, 240) if n not in reserved]
+    for second in random.sample(candidates, len(candidates)):
+        bridge = f"dkt{second}"
+        if bridge not in used_links and f"10.{second}.0.0/16" not in routes:
+            return Network(bridge=bridge, pod_cidr=f"10.{second}.0.0/16", gateway=f"10.{second}.0.1")
+    raise RuntimeError("no free pod subnet 10.20-239.0.0/16: stop old control planes first")
 
 
 def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
