@@ -160,3 +160,13 @@ def test_additional_worker_group_joins_and_delete_removes_everything(k):
         what="every child of the cluster to be deleted",
     )
     assert is_ready(k.get("daskcluster", "simple")) is False
+
+
+def test_migration_example_cluster_becomes_ready(k):
+    (cluster,) = example("cluster-spec.yaml")
+    k.apply(cluster)
+    ready = wait_ready(k, "daskcluster", "example")
+    assert ready["status"]["workers"] == "2/2"
+    for pod in worker_pods(k, "example-default"):
+        assert pod["metadata"]["labels"]["foo"] == "bar"
+        assert pod["spec"]["restartPolicy"] == "Never"
