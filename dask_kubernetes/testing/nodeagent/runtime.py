@@ -17,6 +17,7 @@ import os
 import shlex
 import shutil
 import signal
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,18 @@ from pathlib import Path
 from dask_kubernetes.testing.nodeagent.logs import LogWriter
 
 HOSTNAME_MAX = 63
+
+# Host directories that play the container image: the Python environment the
+# commands come from and the source tree of an editable install.  A volume mounted
+# over one of their ancestors (an emptyDir at /tmp while the checkout lives under
+# /tmp) would hide them, so they are bound back on top after the volumes.
+IMAGE_PATHS = tuple(sorted({sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[3])}))
+_FIRST_FD = 7  # sh only knows fds 0-9; at most three image paths are kept
+
+
+def _covers(target: str, path: str) -> bool:
+    target = target.rstrip("/") or "/"
+    return path == target or path.startswith(target if target == "/" else target + "/")
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,9 @@ def mount_script(hostname: str | None, mounts: Sequence[Mount], workdir: str) ->
     lines = ["set -e"]
     if hostname:
         lines.append(f"hostname {q(hostname[:HOSTNAME_MAX].rstrip('.-'))}")
+    hidden = [p for p in IMAGE_PATHS if any(_covers(m.target, p) for m in mounts)][: 10 - _FIRST_FD]
+    for fd, path in enumerate(hidden, start=_FIRST_FD):
+        lines.append(f"exec {fd}<{q(path)}")
     for mount in mounts:
         target = q(mount.target)
         if mount.source.is_dir():
@@ -56,6 +72,8 @@ def mount_script(hostname: str | None, mounts: Sequence[Mount], workdir: str) ->
         lines.append(f"mount --bind {q(str(mount.source))} {target}")
         if mount.read_only:
             lines.append(f"mount -o remount,bind,ro {target}")
+    for fd, path in enumerate(hidden, start=_FIRST_FD):
+        lines.append(f"mkdir -p {q(path)} && mount --bind /proc/self/fd/{fd} {q(path)} && exec {fd}<&-")
     lines.append(f"cd {q(workdir)}")
     lines.append('exec "$@"')
     return "\n".join(lines)
