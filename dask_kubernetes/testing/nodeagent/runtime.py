@@ -73,9 +73,9 @@ def mount_script(hostname: str | None, mounts: Sequence[Mount], workdir: str) ->
         if mount.read_only:
             lines.append(f"mount -o remount,bind,ro {target}")
     for fd, path in enumerate(hidden, start=_FIRST_FD):
-        lines.append(
-            f"mkdir -p {q(path)} && mount --no-canonicalize --bind /proc/self/fd/{fd} {q(path)} && exec {fd}<&-"
-        )
+        # --no-canonicalize: mount would resolve the fd back to the (hidden) path.
+        bind = f"mount --no-canonicalize --bind /proc/self/fd/{fd} {q(path)}"
+        lines.append(f"mkdir -p {q(path)} && {bind} && exec {fd}<&-")
     lines.append(f"cd {q(workdir)}")
     lines.append('exec "$@"')
     return "\n".join(lines)
