@@ -13,7 +13,7 @@ from dask_kubernetes._structs import constants
 from dask_kubernetes.exceptions import SchedulerStartupError, ValidationError
 from dask_kubernetes.operator import CreateMode, KubeCluster, make_cluster_spec
 from dask_kubernetes.testing.install import wait_for
-from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, wait_ready
+from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready
 
 
 @pytest.fixture(autouse=True)
@@ -141,18 +141,7 @@ def test_no_operator_running_is_a_timeout_that_says_so(k):
     k.target.kubectl("-n", OPERATOR_NAMESPACE, "scale", deploy, "--replicas=0")
     try:
         wait_for(
-            lambda: (
-                not k.target.kubectl(
-                    "-n",
-                    OPERATOR_NAMESPACE,
-                    "get",
-                    "pods",
-                    "-l",
-                    "app.kubernetes.io/name=dask-kubernetes-operator",
-                    "-o",
-                    "name",
-                ).stdout.strip()
-            ),
+            lambda: not operator_pods(k),
             timeout=60,
             what="the operator Pod to stop",
         )

@@ -112,3 +112,18 @@ def worker_pods(k: Kubectl, group: str) -> list[dict[str, Any]]:
         for p in k.items("pods", f"dask.org/workergroup-name={group}")
         if not p["metadata"].get("deletionTimestamp")
     ]
+
+
+def operator_pods(k: Kubectl) -> list[str]:
+    """Names of the operator's Pods (the chart's Deployment, not the webhook's)."""
+    out = k.target.kubectl(
+        "-n",
+        OPERATOR_NAMESPACE,
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/name=dask-kubernetes-operator",
+        "-o",
+        "name",
+    ).stdout
+    return [line.split("/", 1)[1] for line in out.split()]

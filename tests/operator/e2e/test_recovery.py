@@ -5,28 +5,14 @@ from __future__ import annotations
 import pytest
 
 from dask_kubernetes.testing.install import wait_for
-from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, wait_ready, worker_pods
-
-
-def _operator_pods(k):
-    out = k.target.kubectl(
-        "-n",
-        OPERATOR_NAMESPACE,
-        "get",
-        "pods",
-        "-l",
-        "app.kubernetes.io/name=dask-kubernetes-operator",
-        "-o",
-        "name",
-    ).stdout
-    return [line.split("/", 1)[1] for line in out.split()]
+from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready, worker_pods
 
 
 def test_operator_killed_while_creating_converges_without_duplicates(k):
     (cluster,) = example("cluster.yaml")
     cluster["spec"]["worker"]["replicas"] = 3
     k.apply(cluster)
-    for pod in _operator_pods(k):
+    for pod in operator_pods(k):
         k.target.kubectl(
             "-n", OPERATOR_NAMESPACE, "delete", "pod", pod, "--grace-period=0", "--force", check=False
         )
