@@ -13,6 +13,14 @@ from dask_kubernetes.operator.logic import conditions, pods
 from dask_kubernetes.validation import registry
 
 
+async def live(ctx: Context, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """Read an object to reconcile; None once it is gone or being deleted (children go by GC)."""
+    obj = await ctx.kube.get(plural, namespace, name)
+    if obj is None or obj["metadata"].get("deletionTimestamp"):
+        return None
+    return obj
+
+
 async def reject_if_invalid(
     ctx: Context, plural: str, obj: Mapping[str, Any], extra: Mapping[str, Any]
 ) -> bool:

@@ -39,8 +39,8 @@ def _format_time(value: float | None) -> str | None:
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> None:
     """Poll the scheduler once and scale the target group if the decision changed."""
-    scaler = await ctx.kube.get(PLURAL, namespace, name)
-    if scaler is None or scaler["metadata"].get("deletionTimestamp"):
+    scaler = await common.live(ctx, PLURAL, namespace, name)
+    if scaler is None:
         return
     if await common.reject_if_invalid(ctx, PLURAL, scaler, {}):
         return

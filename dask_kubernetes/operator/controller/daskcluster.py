@@ -119,8 +119,8 @@ async def _check_idle(ctx: Context, cluster: Mapping[str, Any], scheduler_pod: M
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> None:
     """Bring one DaskCluster's children and status in line with its spec."""
-    cluster = await ctx.kube.get(PLURAL, namespace, name)
-    if cluster is None or cluster["metadata"].get("deletionTimestamp"):
+    cluster = await common.live(ctx, PLURAL, namespace, name)
+    if cluster is None:
         return
     if await common.reject_if_invalid(ctx, PLURAL, cluster, {"phase": "Error"}):
         return

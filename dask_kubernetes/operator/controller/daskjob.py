@@ -43,8 +43,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
     """Drive one DaskJob one step further."""
     from dask_kubernetes.operator.controller import common
 
-    job = await ctx.kube.get(PLURAL, namespace, name)
-    if job is None or job["metadata"].get("deletionTimestamp"):
+    job = await common.live(ctx, PLURAL, namespace, name)
+    if job is None:
         return
     status = dict(job.get("status") or {})
     if await common.reject_if_invalid(ctx, PLURAL, job, {"jobStatus": status.get("jobStatus", "JobCreated")}):

@@ -85,8 +85,8 @@ async def _retire(
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> None:
     """Move one worker group's Pods towards its replicas, then report status."""
-    group = await ctx.kube.get(PLURAL, namespace, name)
-    if group is None or group["metadata"].get("deletionTimestamp"):
+    group = await common.live(ctx, PLURAL, namespace, name)
+    if group is None:
         return
     if await common.reject_if_invalid(ctx, PLURAL, group, {"phase": "Error"}):
         return
