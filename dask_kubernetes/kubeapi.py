@@ -7,7 +7,9 @@ reconciles can be retried at any point without special cases.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,13 +39,55 @@ async def _json(response: Any) -> Any:
     return json.loads(body)
 
 
+def api_message(exc: BaseException) -> str:
+    """Return the API server's own message of an error (its Status ``message``), for status and events."""
+    if not isinstance(exc, ApiException):
+        return str(exc) or type(exc).__name__
+    try:
+        status = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        status = {}
+    message = status.get("message") if isinstance(status, dict) else None
+    return str(message or f"{exc.status} {exc.reason}")
+
+
+class RateLimiter:
+    """A token bucket (client-go's QPS and burst): at most ``burst`` calls at once, ``qps`` sustained.
+
+    It keeps a busy operator from flooding the API server; an idle one never waits.
+    """
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self.qps = qps
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait for a token."""
+        if self.qps <= 0:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.qps)
+            self._stamp = now
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self.qps)
+                self._tokens = 1.0
+                self._stamp = time.monotonic()
+            self._tokens -= 1
+
+
 class Kube:
     """The API calls the controllers make, nothing more."""
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    def __init__(self, api_client: client.ApiClient, *, qps: float = 0, burst: int = 1) -> None:
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
+        self.coordination = client.CoordinationV1Api(api_client)
+        self.limiter = RateLimiter(qps, burst)
 
     # Custom resources ------------------------------------------------------
     async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -64,21 +108,23 @@ class Kube:
         )
         return list(result.get("items", []))
 
-    async def create(self, plural: str, namespace: str, body: Mapping[str, Any]) -> bool:
-        """Create a custom resource; return False if it already existed."""
+    async def create(self, plural: str, namespace: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Create a custom resource and return it; None if it already existed."""
+        await self.limiter.acquire()
         try:
-            await self.custom.create_namespaced_custom_object(
+            created: dict[str, Any] = await self.custom.create_namespaced_custom_object(
                 constants.GROUP, constants.VERSION, namespace, plural, dict(body)
             )
         except ApiException as exc:
             if exc.status == 409:
-                return False
+                return None
             raise
-        return True
+        return created
 
-    async def patch(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
-        """Merge-patch a custom resource's spec or metadata."""
-        await self.custom.patch_namespaced_custom_object(
+    async def patch(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge-patch a custom resource's spec or metadata; return the patched object."""
+        await self.limiter.acquire()
+        return await self.custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
             constants.GROUP,
             constants.VERSION,
             namespace,
@@ -88,9 +134,12 @@ class Kube:
             _content_type=MERGE_PATCH,
         )
 
-    async def replace_field(self, plural: str, namespace: str, name: str, path: str, value: Any) -> None:
+    async def replace_field(
+        self, plural: str, namespace: str, name: str, path: str, value: Any
+    ) -> dict[str, Any]:
         """Replace one field wholesale (JSON patch), so keys absent from ``value`` are removed."""
-        await self.custom.patch_namespaced_custom_object(
+        await self.limiter.acquire()
+        return await self.custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
             constants.GROUP,
             constants.VERSION,
             namespace,
@@ -100,10 +149,13 @@ class Kube:
             _content_type="application/json-patch+json",
         )
 
-    async def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        """Merge-patch the status subresource; a vanished object is not an error."""
+    async def patch_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Merge-patch the status subresource and return the object; None if it vanished."""
+        await self.limiter.acquire()
         try:
-            await self.custom.patch_namespaced_custom_object_status(
+            return await self.custom.patch_namespaced_custom_object_status(  # type: ignore[no-any-return]
                 constants.GROUP,
                 constants.VERSION,
                 namespace,
@@ -115,9 +167,11 @@ class Kube:
         except ApiException as exc:
             if exc.status != 404:
                 raise
+            return None
 
     async def delete(self, plural: str, namespace: str, name: str) -> bool:
         """Delete a custom resource (children go with it); return False if it was gone."""
+        await self.limiter.acquire()
         try:
             await self.custom.delete_namespaced_custom_object(
                 constants.GROUP, constants.VERSION, namespace, plural, name, propagation_policy="Background"
@@ -148,29 +202,43 @@ class Kube:
         )
         return list(data.get("items", []))
 
-    async def create_pod(self, namespace: str, body: Mapping[str, Any]) -> bool:
-        """Create a Pod; return False if one of that name exists."""
-        try:
-            await _json(await self.core.create_namespaced_pod(namespace, dict(body), _preload_content=False))
-        except ApiException as exc:
-            if exc.status == 409:
-                return False
-            raise
-        return True
+    async def create_pod(
+        self, namespace: str, body: Mapping[str, Any], *, dry_run: bool = False
+    ) -> dict[str, Any] | None:
+        """Create a Pod and return it; None if one of that name exists.
 
-    async def delete_pod(self, namespace: str, name: str) -> bool:
-        """Delete a Pod gracefully; return False if it was gone."""
+        ``dry_run`` asks the API server to validate and admit the Pod (Pod Security,
+        quota, webhooks) without storing it; refusals raise as usual.
+        """
+        await self.limiter.acquire()
+        extra = {"dry_run": "All"} if dry_run else {}
         try:
-            await _json(await self.core.delete_namespaced_pod(name, namespace, _preload_content=False))
+            created: dict[str, Any] = await _json(
+                await self.core.create_namespaced_pod(namespace, dict(body), _preload_content=False, **extra)
+            )
+        except ApiException as exc:
+            if exc.status == 409 and not dry_run:
+                return None
+            raise
+        return created
+
+    async def delete_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Delete a Pod gracefully; return what the API answered (the Pod, or a Status), None if gone."""
+        await self.limiter.acquire()
+        try:
+            answer: dict[str, Any] = await _json(
+                await self.core.delete_namespaced_pod(name, namespace, _preload_content=False)
+            )
         except ApiException as exc:
             if exc.status == 404:
-                return False
+                return None
             raise
-        return True
+        return answer
 
-    async def annotate_pod(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
-        """Add annotations to a Pod."""
-        await _json(
+    async def annotate_pod(self, namespace: str, name: str, annotations: Mapping[str, str]) -> dict[str, Any]:
+        """Add annotations to a Pod; return the patched Pod."""
+        await self.limiter.acquire()
+        return await _json(  # type: ignore[no-any-return]
             await self.core.patch_namespaced_pod(
                 name,
                 namespace,
@@ -191,17 +259,27 @@ class Kube:
                 return None
             raise
 
-    async def create_service(self, namespace: str, body: Mapping[str, Any]) -> bool:
-        """Create a Service; return False if it existed."""
+    async def create_service(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Create a Service and return it; None if it existed."""
+        await self.limiter.acquire()
         try:
-            await _json(
+            created: dict[str, Any] = await _json(
                 await self.core.create_namespaced_service(namespace, dict(body), _preload_content=False)
             )
         except ApiException as exc:
             if exc.status == 409:
-                return False
+                return None
             raise
-        return True
+        return created
+
+    async def patch_service(self, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge-patch a Service (its type, ports, labels); return it."""
+        await self.limiter.acquire()
+        return await _json(  # type: ignore[no-any-return]
+            await self.core.patch_namespaced_service(
+                name, namespace, dict(patch), _preload_content=False, _content_type=MERGE_PATCH
+            )
+        )
 
     async def pod_logs(self, namespace: str, name: str, *, tail: int = 50) -> str:
         """Read the tail of a Pod's log, for error messages; empty if unavailable."""

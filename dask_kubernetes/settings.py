@@ -20,7 +20,45 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DASK_OPERATOR_", extra="ignore")
 
     # Operator ---------------------------------------------------------------
-    resync_interval: float = Field(10.0, gt=0, description="Seconds between resyncs of a resource.")
+    resync_interval: float = Field(
+        30.0, gt=0, description="Seconds between resyncs of a resource (read from the cache: no API calls)."
+    )
+    max_backoff: float = Field(60.0, gt=0, description="Longest wait before retrying a failed reconcile.")
+    kube_qps: float = Field(20.0, ge=0, description="Sustained API requests per second (0: unlimited).")
+    kube_burst: int = Field(50, ge=1, description="API requests allowed in a burst.")
+    admission_recheck: float = Field(
+        300.0, gt=0, description="Seconds a Pod spec admitted by a server-side dry run stays trusted."
+    )
+    error_report_after: int = Field(
+        3, ge=1, description="Failed reconciles in a row before the error is written to status and events."
+    )
+    leader_election: bool = Field(
+        True, description="Hold a Lease so that only one replica reconciles (off with --standalone)."
+    )
+    lease_name: str = Field("dask-kubernetes-operator", description="Name of the leader-election Lease.")
+    lease_namespace: str = Field(
+        "",
+        validation_alias=AliasChoices("DASK_OPERATOR_LEASE_NAMESPACE", "POD_NAMESPACE"),
+        description="Namespace of the Lease; no leader election when neither this nor POD_NAMESPACE is set.",
+    )
+    lease_duration: float = Field(15.0, gt=0, description="Seconds a Lease is valid without renewal.")
+    lease_renew_deadline: float = Field(
+        10.0, gt=0, description="The leader steps down if it cannot renew for this long."
+    )
+    lease_retry_period: float = Field(
+        2.0, gt=0, description="Seconds between tries to acquire or renew the Lease."
+    )
+    identity: str = Field(
+        "",
+        validation_alias=AliasChoices("DASK_OPERATOR_IDENTITY", "POD_NAME", "HOSTNAME"),
+        description="This replica's name in the Lease.",
+    )
+    fault_points: str = Field(
+        "", description="Test hook: comma-separated fault points where the process kills itself once."
+    )
+    fault_state_dir: str = Field(
+        "/tmp", description="Where fired fault points are recorded, so each fires once."
+    )
     worker_batch_size: int | None = Field(
         None,
         ge=1,

@@ -55,3 +55,13 @@ def kubectl() -> str:
 def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a command and capture its text output."""
     return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reaches a cluster (through ``k8s_cluster``) with ``cluster``.
+
+    So ``pytest -m "not cluster"`` runs the fast tier with no control plane.
+    """
+    for item in items:
+        if "k8s_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cluster)

@@ -76,6 +76,12 @@ SCHEDULER_HTTP_ROUTES: Final = (
 # longer counts or replaces it, and deletes it (DESIGN §9, "Retire, then delete").
 ANNOTATION_RETIRING: Final = "kubernetes.dask.org/retiring"
 
+# Label carrying the hash of the worker template that made a worker Pod (like a
+# ReplicaSet's pod-template-hash): Pods of an older template are rolled out.
+LABEL_WORKER_TEMPLATE_HASH: Final = "dask.org/worker-template-hash"
+# The same for the scheduler Pod: a change of ``spec.scheduler.spec`` recreates it.
+LABEL_SCHEDULER_TEMPLATE_HASH: Final = "dask.org/scheduler-template-hash"
+
 # Kubernetes Event reasons the operator records.
 REASON_INVALID_SPEC: Final = "InvalidSpec"
 REASON_CREATED: Final = "Created"
@@ -93,6 +99,11 @@ REASON_JOB_FAILED: Final = "JobFailed"
 REASON_AUTOSCALED: Final = "Autoscaled"
 REASON_WAITING_FOR_CLUSTER: Final = "WaitingForCluster"
 REASON_RECONCILE_ERROR: Final = "ReconcileError"
+REASON_REFUSED: Final = "Refused"
+REASON_RETIRE_INCOMPLETE: Final = "RetireIncomplete"
+REASON_LEADER: Final = "LeaderElected"
+REASON_SCHEDULER_REPLACED: Final = "SchedulerSpecChanged"
+REASON_SERVICE_UPDATED: Final = "ServiceUpdated"
 
 DEFAULT_IMAGE: Final = "ghcr.io/dask/dask:latest"
 FIELD_MANAGER: Final = "dask-kubernetes-operator"

@@ -6,7 +6,10 @@ these functions, so a name can never be spelt two ways (see DESIGN §3 "Names").
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from typing import Any
 
 from dask_kubernetes._structs import constants
 
@@ -66,3 +69,8 @@ def worker_group_selector(cluster: str, worker_group: str) -> dict[str, str]:
 def selector_string(labels: dict[str, str]) -> str:
     """Render a label selector as ``status.selector`` and ``kubectl -l`` expect it."""
     return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def template_hash(spec: Any) -> str:
+    """Hash a spec deterministically (sorted JSON): the worker-template label, dry-run verdicts."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:10]

@@ -1,7 +1,8 @@
 """``dask-kubernetes operator``: run the kopf controller with kopf-style flags.
 
 Accepts the chart's ``kopfArgs``: ``--all-namespaces`` (``-A``), ``--namespace NAME``
-(``-n``, repeatable, globs allowed), ``--liveness URL``, ``--verbose``, ``--standalone``.
+(``-n``, repeatable, globs allowed), ``--liveness URL``, ``--verbose``, and ``--standalone``
+(no leader election; otherwise replicas elect a leader through a Lease in ``POD_NAMESPACE``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ def _parser() -> argparse.ArgumentParser:
         "--liveness", default=None, help="serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
     parser.add_argument("--verbose", action="store_true", help="log debug messages")
-    parser.add_argument("--standalone", action="store_true", default=True, help="no peering (the default)")
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="reconcile without leader election (one replica, or local use)",
+    )
     return parser
 
 
@@ -32,6 +37,7 @@ def main(argv: Sequence[str]) -> int:
     import kopf
 
     from dask_kubernetes.operator import controller  # noqa: F401  (registers the handlers)
+    from dask_kubernetes.operator.controller import startup
     from dask_kubernetes.operator.controller.plugins import load_plugins
 
     args = _parser().parse_args(list(argv))
@@ -39,6 +45,7 @@ def main(argv: Sequence[str]) -> int:
     logging.getLogger("dask_kubernetes").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     # kopf reports every handler call at INFO; our reconcilers log the decisions that matter.
     logging.getLogger("kopf.objects").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    startup.STANDALONE["value"] = args.standalone
     load_plugins()
     clusterwide = args.all_namespaces or not args.namespace
     asyncio.run(
@@ -46,7 +53,7 @@ def main(argv: Sequence[str]) -> int:
             clusterwide=clusterwide,
             namespaces=() if clusterwide else tuple(args.namespace),
             liveness_endpoint=args.liveness,
-            standalone=args.standalone,
+            standalone=True,  # no kopf peering: replicas coordinate through a Lease instead
         )
     )
     return 0

@@ -56,6 +56,24 @@
   - patch
 {{- end -}}
 
+{{- define "dask-operator.rbac.operator.ownNamespace" -}}
+- apiGroups:
+  - coordination.k8s.io
+  resources:
+  - leases
+  verbs:
+  - create
+- apiGroups:
+  - coordination.k8s.io
+  resources:
+  - leases
+  resourceNames:
+  - {{ include "dask-operator.fullname" . | quote }}
+  verbs:
+  - get
+  - update
+{{- end -}}
+
 {{- define "dask-operator.rbac.operator.cluster" -}}
 - apiGroups:
   - apiextensions.k8s.io

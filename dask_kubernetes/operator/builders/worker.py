@@ -28,17 +28,36 @@ def build_default_worker_group(cluster: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Keys of ``spec.worker`` that are not part of the Pod template: changing them rolls out nothing.
+NON_TEMPLATE_KEYS = frozenset({"replicas", "rollout"})
+
+
+def worker_template(worker: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the part of ``spec.worker`` that makes the Pods: all of it but replicas and rollout."""
+    return {key: value for key, value in worker.items() if key not in NON_TEMPLATE_KEYS}
+
+
+def worker_template_hash(group: Mapping[str, Any]) -> str:
+    """Hash a group's worker template, as the worker Pods' template-hash label carries it."""
+    return naming.template_hash(worker_template(group["spec"]["worker"]))
+
+
 def build_worker_pod(group: Mapping[str, Any], pod_name: str) -> dict[str, Any]:
     """Build one worker Pod of a DaskWorkerGroup, owned by the group.
 
     Every container learns the scheduler's address and its worker name (the Pod
-    name) through the environment, unless the user set those variables.
+    name) through the environment, unless the user set those variables.  The Pod
+    carries the hash of the template that made it.
     """
     meta = group["metadata"]
     group_name, namespace = meta["name"], meta["namespace"]
     cluster = group["spec"]["cluster"]
     worker = group["spec"]["worker"]
-    merged = merge_metadata(meta, worker.get("metadata"), naming.worker_group_selector(cluster, group_name))
+    base = {
+        **naming.worker_group_selector(cluster, group_name),
+        constants.LABEL_WORKER_TEMPLATE_HASH: worker_template_hash(group),
+    }
+    merged = merge_metadata(meta, worker.get("metadata"), base)
     spec = copy.deepcopy(worker["spec"])
     env = {
         constants.ENV_WORKER_NAME: pod_name,

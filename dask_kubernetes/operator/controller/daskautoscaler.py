@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 
 from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.controller import common, statuses
 from dask_kubernetes.operator.controller.context import Context
 from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable
@@ -37,32 +38,46 @@ def _format_time(value: float | None) -> str | None:
     return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def reconcile(ctx: Context, namespace: str, name: str) -> None:
-    """Poll the scheduler once and scale the target group if the decision changed."""
-    scaler = await common.live(ctx, PLURAL, namespace, name)
+async def _adopt(ctx: Context, scaler: dict[str, Any], cluster: dict[str, Any]) -> None:
+    """Join the autoscaler to its cluster, so that deleting the cluster deletes it too."""
+    meta = scaler["metadata"]
+    patch = {"metadata": {"ownerReferences": [owner_reference(cluster)]}}
+    ctx.store.remember(PLURAL, await ctx.kube.patch(PLURAL, meta["namespace"], meta["name"], patch))
+    await ctx.events.normal(
+        scaler, constants.REASON_ADOPTED, f"joined DaskCluster {cluster['metadata']['name']}"
+    )
+
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
+    """Poll the scheduler once and scale the target group if the decision changed; poll again soon."""
+    scaler = common.live(ctx, PLURAL, namespace, name)
     if scaler is None:
-        return
-    if await common.reject_if_invalid(ctx, PLURAL, scaler, {}):
-        return
+        return None
+    if await common.reject_if_unbuildable(ctx, PLURAL, scaler, {}):
+        return None
+    poll = ctx.settings.autoscaler_interval
     spec = scaler["spec"]
     cluster = spec["cluster"]
+    cluster_obj = ctx.store.get(constants.PLURAL_CLUSTER, namespace, cluster)
+    if cluster_obj is not None and not common.owner_of_kind(scaler, constants.KIND_CLUSTER):
+        await _adopt(ctx, scaler, cluster_obj)
     group_name = spec.get("workerGroup") or naming.default_worker_group_name(cluster)
     status = scaler.get("status") or {}
     fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}
-    group = await ctx.kube.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
-    address = await common.ready_scheduler(ctx, namespace, cluster)
+    group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
+    address = common.ready_scheduler(ctx, namespace, cluster)
     if group is None or address is None:
         message = f"waiting for worker group {group_name!r} and a ready scheduler of {cluster!r}"
         await statuses.write(
             ctx, PLURAL, scaler, fields, conditions.Verdict(False, "Waiting", message, reconciling=True)
         )
-        return
+        return poll
     try:
         target = await ctx.scheduler(address).adaptive_target()
     except SchedulerUnreachable as exc:
         verdict = conditions.Verdict(False, "SchedulerUnreachable", str(exc), reconciling=True)
         await statuses.write(ctx, PLURAL, scaler, fields, verdict)
-        return
+        return poll
     current = int(group["spec"]["worker"].get("replicas", 0))
     decision = autoscaling.decide(
         current=current,
@@ -74,12 +89,13 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
         scale_down_delay=ctx.settings.autoscaler_scale_down_delay,
     )
     if decision.replicas != current:
-        await ctx.kube.patch(
+        patched = await ctx.kube.patch(
             constants.PLURAL_WORKER_GROUP,
             namespace,
             group_name,
             {"spec": {"worker": {"replicas": decision.replicas}}},
         )
+        ctx.store.remember(constants.PLURAL_WORKER_GROUP, patched)
         await ctx.events.normal(
             scaler,
             constants.REASON_AUTOSCALED,
@@ -90,18 +106,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
     fields["scaleDownSince"] = _format_time(decision.below_since)
     message = f"{group_name}: {decision.replicas} workers (scheduler wants {target})"
     await statuses.write(ctx, PLURAL, scaler, fields, conditions.Verdict(True, "Scaling", message))
+    return poll
 
 
 @kopf.on.event(*RESOURCE)
-async def daskautoscaler_event(
-    type: str | None, name: str, namespace: str, memo: kopf.Memo, **_: Any
-) -> None:
-    """Reconcile when the autoscaler changes."""
+async def daskautoscaler_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    """Reconcile when the autoscaler changes; the queue then polls on a steady beat."""
     ctx: Context = memo.ctx
-    ctx.observe(PLURAL, type, namespace, name)
-
-
-@kopf.timer(*RESOURCE, interval=5, sharp=False)
-async def daskautoscaler_poll(name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
-    """Poll the scheduler's adaptive target on a steady beat."""
-    memo.ctx.poke(PLURAL, namespace, name)
+    ctx.observe(PLURAL, type, body, kwargs)

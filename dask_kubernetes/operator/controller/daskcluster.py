@@ -1,9 +1,12 @@
 """DaskCluster: a scheduler Pod, a scheduler Service and the default DaskWorkerGroup.
 
-The reconcile is level-based: on every event and on a timer it compares the
-children that should exist with those that do, recreates what is missing (a
-deleted scheduler Pod comes back), and mirrors the default group's replica
-counts into the cluster's status, which serves ``kubectl scale daskcluster``.
+The reconcile is level-based: it compares the children that should exist with
+those in the cache and acts — a deleted scheduler Pod comes back, a changed
+``spec.scheduler.spec`` recreates the scheduler (with a Warning first: tasks in
+flight are lost), a changed Service spec is patched in place, and the default
+group follows all of ``spec.worker``.  The cluster's status mirrors the default
+group's replica counts (serving ``kubectl scale daskcluster``) and is Ready only
+when the scheduler and every worker run the current spec.
 """
 
 from __future__ import annotations
@@ -28,41 +31,72 @@ PLURAL = constants.PLURAL_CLUSTER
 RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
 
 
-def _without_replicas(worker: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in worker.items() if k != "replicas"}
+def _outdated(pod: Mapping[str, Any], template: str) -> bool:
+    """A scheduler Pod of another spec; one made before Pods carried the hash is adopted as is."""
+    have = (pod["metadata"].get("labels") or {}).get(constants.LABEL_SCHEDULER_TEMPLATE_HASH)
+    return have is not None and have != template
 
 
 async def _ensure_scheduler(ctx: Context, cluster: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Create, replace or recreate the scheduler Pod; return the current one (None while it is replaced)."""
     meta = cluster["metadata"]
     namespace, name = meta["namespace"], meta["name"]
-    pod = await ctx.kube.get_pod(namespace, naming.scheduler_name(name))
+    pod = common.scheduler_pod(ctx, namespace, name)
+    if pod is not None and pods.is_terminating(pod):
+        return None
+    template = scheduler_builder.scheduler_template_hash(cluster)
     if pod is not None and pods.is_finished(pod):
-        await ctx.kube.delete_pod(namespace, pods.name(pod))
+        await common.delete_pod(ctx, namespace, pods.name(pod))
         await ctx.events.warning(
             cluster, constants.REASON_RECREATED, f"scheduler Pod ended ({pods.phase(pod)})"
         )
         return None
+    desired = scheduler_builder.build_scheduler_pod(cluster)
+    if pod is not None and _outdated(pod, template):
+        await common.admit(ctx, cluster, desired, template)
+        await ctx.events.warning(
+            cluster,
+            constants.REASON_SCHEDULER_REPLACED,
+            "spec.scheduler.spec changed: recreating the scheduler Pod; tasks in flight are lost, "
+            "workers reconnect through the Service",
+        )
+        await common.delete_pod(ctx, namespace, pods.name(pod))
+        return None
     if pod is None:
+        await common.admit(ctx, cluster, desired, template)
         seen_before = bool((cluster.get("status") or {}).get("phase") in ("Pending", "Running"))
-        if await ctx.kube.create_pod(namespace, scheduler_builder.build_scheduler_pod(cluster)):
+        if await common.create_pod(ctx, desired):
             reason = constants.REASON_RECREATED if seen_before else constants.REASON_CREATED
             await ctx.events.normal(cluster, reason, f"scheduler Pod {naming.scheduler_name(name)}")
     return pod
 
 
 async def _ensure_service(ctx: Context, cluster: Mapping[str, Any]) -> None:
+    """Create the scheduler Service, or patch it in place when ``spec.scheduler.service`` changed."""
     meta = cluster["metadata"]
-    if await ctx.kube.get_service(meta["namespace"], naming.scheduler_name(meta["name"])) is None:
-        if await ctx.kube.create_service(
-            meta["namespace"], scheduler_builder.build_scheduler_service(cluster)
-        ):
-            await ctx.events.normal(
-                cluster, constants.REASON_CREATED, f"Service {naming.scheduler_name(meta['name'])}"
-            )
+    namespace, service_name = meta["namespace"], naming.scheduler_name(meta["name"])
+    desired = scheduler_builder.build_scheduler_service(cluster)
+    live = ctx.store.get("services", namespace, service_name)
+    if live is None:
+        what = f"Service {service_name} (from spec.scheduler.service)"
+        created = await common.refused_as(what, ctx.kube.create_service(namespace, desired))
+        if created:
+            ctx.store.remember("services", created)
+            await ctx.events.normal(cluster, constants.REASON_CREATED, f"Service {service_name}")
+        return
+    patch = scheduler_builder.service_patch(desired, live)
+    if patch:
+        what = f"Service {service_name} (from spec.scheduler.service)"
+        patched = await common.refused_as(what, ctx.kube.patch_service(namespace, service_name, patch))
+        ctx.store.remember("services", patched)
+        changed = ", ".join(sorted(patch["spec"]))
+        await ctx.events.normal(
+            cluster, constants.REASON_SERVICE_UPDATED, f"Service {service_name}: {changed}"
+        )
 
 
 async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Create the default group, keep its worker spec in step, push replicas on spec changes.
+    """Create the default group and keep all of its ``spec.worker`` in step with the cluster's.
 
     Replicas are pushed only when the cluster's generation moved, so a direct
     ``kubectl scale daskworkergroup`` or the autoscaler is not undone by a resync.
@@ -70,27 +104,29 @@ async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dic
     meta = cluster["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     group_name = naming.default_worker_group_name(name)
-    group = await ctx.kube.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
+    group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
     desired = worker_builder.build_default_worker_group(cluster)
     if group is None:
-        if await ctx.kube.create(constants.PLURAL_WORKER_GROUP, namespace, desired):
+        created = await ctx.kube.create(constants.PLURAL_WORKER_GROUP, namespace, desired)
+        if created:
+            ctx.store.remember(constants.PLURAL_WORKER_GROUP, created)
             await ctx.events.normal(cluster, constants.REASON_CREATED, f"DaskWorkerGroup {group_name}")
-        return desired
-    want, have = desired["spec"]["worker"], group["spec"].get("worker", {})
-    if _without_replicas(want) != _without_replicas(have):
-        for key in ("spec", "metadata"):
-            if key in want and want[key] != have.get(key):
-                await ctx.kube.replace_field(
-                    constants.PLURAL_WORKER_GROUP, namespace, group_name, f"/spec/worker/{key}", want[key]
-                )
+        return created
+    want = dict(desired["spec"]["worker"])
+    have = group["spec"].get("worker", {})
     spec_changed = (cluster.get("status") or {}).get("observedGeneration") != meta.get("generation")
-    if spec_changed and want.get("replicas") != have.get("replicas"):
-        await ctx.kube.patch(
-            constants.PLURAL_WORKER_GROUP,
-            namespace,
-            group_name,
-            {"spec": {"worker": {"replicas": want["replicas"]}}},
+    if not (spec_changed and "replicas" in want):
+        want["replicas"] = have.get("replicas", want.get("replicas"))
+    # What we wrote last, and the group's generation after it: if the API server
+    # stores our value differently (defaults, pruning), do not write it again.
+    written = (naming.template_hash(want), group["metadata"].get("generation"))
+    key = (constants.PLURAL_WORKER_GROUP, namespace, group_name)
+    if want != have and ctx.last_written.get(key) != written:
+        group = await ctx.kube.replace_field(
+            constants.PLURAL_WORKER_GROUP, namespace, group_name, "/spec/worker", want
         )
+        ctx.store.remember(constants.PLURAL_WORKER_GROUP, group)
+        ctx.last_written[key] = (naming.template_hash(want), group["metadata"].get("generation"))
     return group
 
 
@@ -117,68 +153,93 @@ async def _check_idle(ctx: Context, cluster: Mapping[str, Any], scheduler_pod: M
     return True
 
 
-async def reconcile(ctx: Context, namespace: str, name: str) -> None:
+def _group_current(group: Mapping[str, Any]) -> bool:
+    """Tell whether the group's status speaks of its current generation."""
+    status = group.get("status") or {}
+    return status.get("observedGeneration") == group.get("metadata", {}).get("generation")
+
+
+def _verdict(
+    scheduler_ready: bool, replacing: bool, group: Mapping[str, Any], desired: int
+) -> conditions.Verdict:
+    """Ready only when the scheduler and every worker of the default group run the current spec."""
+    status = group.get("status") or {}
+    ready = int(status.get("readyReplicas") or 0)
+    group_ready = any(
+        c.get("type") == conditions.READY and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    if replacing:
+        return conditions.Verdict(False, "RollingOut", "replacing the scheduler Pod", reconciling=True)
+    if not scheduler_ready:
+        return conditions.Verdict(
+            False, "SchedulerNotReady", "waiting for the scheduler Pod", reconciling=True
+        )
+    group_replicas = int((group.get("spec") or {}).get("worker", {}).get("replicas", desired))
+    if not (group_ready and _group_current(group) and group_replicas == desired):
+        reasons = {c.get("type"): c for c in status.get("conditions") or []}
+        reconciling = reasons.get(conditions.RECONCILING) or {}
+        if reconciling.get("status") == "True" and reconciling.get("reason") == "RollingOut":
+            return conditions.Verdict(False, "RollingOut", str(reconciling.get("message")), reconciling=True)
+        return conditions.Verdict(
+            False, "WorkersNotReady", f"{ready}/{desired} workers ready", reconciling=True
+        )
+    return conditions.Verdict(True, "Running", f"scheduler ready, {ready}/{desired} workers ready")
+
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Bring one DaskCluster's children and status in line with its spec."""
-    cluster = await common.live(ctx, PLURAL, namespace, name)
+    cluster = common.live(ctx, PLURAL, namespace, name)
     if cluster is None:
-        return
-    if await common.reject_if_invalid(ctx, PLURAL, cluster, {"phase": "Error"}):
-        return
+        return None
+    if await common.reject_if_unbuildable(ctx, PLURAL, cluster, {"phase": "Error"}):
+        return None
     first_sight = not (cluster.get("status") or {}).get("phase")
-    scheduler_pod = await _ensure_scheduler(ctx, cluster)
     await _ensure_service(ctx, cluster)
+    existing = common.scheduler_pod(ctx, namespace, name)
+    scheduler_pod = await _ensure_scheduler(ctx, cluster)
+    replacing = existing is not None and scheduler_pod is None
     group = await _ensure_default_group(ctx, cluster) or {}
     scheduler_ready = scheduler_pod is not None and pods.is_ready(scheduler_pod)
     if scheduler_ready and scheduler_pod is not None and await _check_idle(ctx, cluster, scheduler_pod):
-        return
+        return None
 
     group_status = group.get("status") or {}
-    desired = int(group.get("spec", {}).get("worker", {}).get("replicas", 0))
+    desired = int(cluster["spec"]["worker"].get("replicas", 0))
     ready_workers = int(group_status.get("readyReplicas") or 0)
-    group_ready = ready_workers >= desired
     if first_sight:
         phase = "Created"
     else:
         phase = "Running" if scheduler_ready else "Pending"
-    if not scheduler_ready:
-        verdict = conditions.Verdict(
-            False, "SchedulerNotReady", "waiting for the scheduler Pod", reconciling=True
-        )
-    elif not group_ready:
-        verdict = conditions.Verdict(
-            False, "WorkersNotReady", f"{ready_workers}/{desired} workers ready", reconciling=True
-        )
-    else:
-        verdict = conditions.Verdict(
-            True, "Running", f"scheduler ready, {ready_workers}/{desired} workers ready"
-        )
     fields = {
         "phase": phase,
         "replicas": int(group_status.get("replicas") or 0),
         "readyReplicas": ready_workers,
+        "updatedReplicas": int(group_status.get("updatedReplicas") or 0),
         "selector": naming.selector_string(
             naming.worker_group_selector(name, naming.default_worker_group_name(name))
         ),
         "workers": f"{ready_workers}/{desired}",
     }
-    await statuses.write(ctx, PLURAL, cluster, fields, verdict)
-    if first_sight:
-        ctx.poke(PLURAL, namespace, name, delay=0.5)
+    await statuses.write(ctx, PLURAL, cluster, fields, _verdict(scheduler_ready, replacing, group, desired))
+    return 0.5 if first_sight or replacing else None
 
 
 @kopf.on.event(*RESOURCE)
-async def daskcluster_event(
-    type: str | None, name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, **_: Any
-) -> None:
+async def daskcluster_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """Reconcile on every change; a job's cluster also wakes its job."""
     ctx: Context = memo.ctx
-    ctx.observe(PLURAL, type, namespace, name)
+    ctx.observe(PLURAL, type, body, kwargs)
     job = common.owner_of_kind(body, constants.KIND_JOB)
     if job:
-        ctx.poke(constants.PLURAL_JOB, namespace, job)
+        ctx.poke(constants.PLURAL_JOB, body["metadata"]["namespace"], job)
 
 
-@kopf.timer(*RESOURCE, interval=15, sharp=False)
-async def daskcluster_resync(name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
-    """Resync periodically, so a missed event or a failed call is repaired."""
-    memo.ctx.poke(PLURAL, namespace, name)
+@kopf.on.event("", "v1", "services", labels={constants.LABEL_CLUSTER_NAME: kopf.PRESENT})
+async def dask_service_event(labels: kopf.Labels, namespace: str, memo: kopf.Memo, **kwargs: Any) -> None:
+    """Reconcile the cluster when its Service changes (or is deleted by hand)."""
+    ctx: Context = memo.ctx
+    ctx.store.attach(kwargs)
+    cluster = labels.get(constants.LABEL_CLUSTER_NAME)
+    if cluster and labels.get(constants.LABEL_COMPONENT) == constants.COMPONENT_SCHEDULER:
+        ctx.poke(PLURAL, namespace, cluster)

@@ -14,7 +14,7 @@ import kopf
 
 from dask_kubernetes._structs import constants, naming
 from dask_kubernetes.operator.builders import job as job_builder
-from dask_kubernetes.operator.controller import statuses
+from dask_kubernetes.operator.controller import common, statuses
 from dask_kubernetes.operator.controller.context import Context
 from dask_kubernetes.operator.logic import conditions, pods
 
@@ -29,7 +29,7 @@ async def _finish(
     meta = job["metadata"]
     succeeded = pods.phase(runner) == "Succeeded"
     status.update(jobStatus="Successful" if succeeded else "Failed", endTime=conditions.now())
-    await ctx.kube.delete(constants.PLURAL_CLUSTER, meta["namespace"], naming.job_cluster_name(meta["name"]))
+    await _delete_cluster(ctx, meta["namespace"], naming.job_cluster_name(meta["name"]))
     if succeeded:
         await ctx.events.normal(job, constants.REASON_JOB_SUCCEEDED, "runner succeeded; cluster deleted")
         verdict = conditions.Verdict(True, "Succeeded", "the runner Pod succeeded")
@@ -39,16 +39,23 @@ async def _finish(
     await statuses.write(ctx, PLURAL, job, status, verdict)
 
 
-async def reconcile(ctx: Context, namespace: str, name: str) -> None:
-    """Drive one DaskJob one step further."""
-    from dask_kubernetes.operator.controller import common
+async def _delete_cluster(ctx: Context, namespace: str, name: str) -> None:
+    """Delete the job's cluster once (the cache tells whether it is still there)."""
+    cluster = ctx.store.get(constants.PLURAL_CLUSTER, namespace, name)
+    if cluster is not None and not cluster["metadata"].get("deletionTimestamp"):
+        await ctx.kube.delete(constants.PLURAL_CLUSTER, namespace, name)
 
-    job = await common.live(ctx, PLURAL, namespace, name)
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
+    """Drive one DaskJob one step further."""
+    job = common.live(ctx, PLURAL, namespace, name)
     if job is None:
-        return
+        return None
     status = dict(job.get("status") or {})
-    if await common.reject_if_invalid(ctx, PLURAL, job, {"jobStatus": status.get("jobStatus", "JobCreated")}):
-        return
+    if await common.reject_if_unbuildable(
+        ctx, PLURAL, job, {"jobStatus": status.get("jobStatus", "JobCreated")}
+    ):
+        return None
     cluster_name = naming.job_cluster_name(name)
     runner_name = naming.job_runner_name(name)
     fields: dict[str, Any] = {
@@ -57,22 +64,28 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
         if key in status
     }
     if fields.get("jobStatus") in TERMINAL:
-        await ctx.kube.delete(constants.PLURAL_CLUSTER, namespace, cluster_name)
-        return
+        await _delete_cluster(ctx, namespace, cluster_name)
+        return None
 
-    runner = await ctx.kube.get_pod(namespace, runner_name)
+    runner = ctx.store.get("pods", namespace, runner_name)
     if runner is not None and pods.is_finished(runner):
         await _finish(ctx, job, runner, fields)
-        return
+        return None
 
-    cluster = await ctx.kube.get(constants.PLURAL_CLUSTER, namespace, cluster_name)
+    cluster = ctx.store.get(constants.PLURAL_CLUSTER, namespace, cluster_name)
     if cluster is None:
-        await ctx.kube.create(constants.PLURAL_CLUSTER, namespace, job_builder.build_job_cluster(job))
+        created = await ctx.kube.create(
+            constants.PLURAL_CLUSTER, namespace, job_builder.build_job_cluster(job)
+        )
+        if created:
+            ctx.store.remember(constants.PLURAL_CLUSTER, created)
         await ctx.events.normal(job, constants.REASON_CREATED, f"DaskCluster {cluster_name}")
         fields.update(jobStatus="ClusterCreated", clusterName=cluster_name)
         verdict = conditions.Verdict(False, "ClusterCreated", "waiting for the cluster", reconciling=True)
     elif runner is None and (cluster.get("status") or {}).get("phase") == "Running":
-        await ctx.kube.create_pod(namespace, job_builder.build_job_runner_pod(job))
+        runner_pod = job_builder.build_job_runner_pod(job)
+        await common.admit(ctx, job, runner_pod, naming.template_hash(runner_pod["spec"]))
+        await common.create_pod(ctx, runner_pod)
         await ctx.events.normal(job, constants.REASON_JOB_STARTED, f"runner Pod {runner_name}")
         fields.update(jobStatus="Running", clusterName=cluster_name, jobRunnerPodName=runner_name)
         fields.setdefault("startTime", conditions.now())
@@ -85,16 +98,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
         fields.update(jobStatus=fields.get("jobStatus", "ClusterCreated"), clusterName=cluster_name)
         verdict = conditions.Verdict(False, "ClusterCreated", "waiting for the cluster", reconciling=True)
     await statuses.write(ctx, PLURAL, job, fields, verdict)
+    return None
 
 
 @kopf.on.event(*RESOURCE)
-async def daskjob_event(type: str | None, name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
+async def daskjob_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """Reconcile on every change of the job."""
     ctx: Context = memo.ctx
-    ctx.observe(PLURAL, type, namespace, name)
-
-
-@kopf.timer(*RESOURCE, interval=15, sharp=False)
-async def daskjob_resync(name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
-    """Resync periodically, so a missed event or a failed call is repaired."""
-    memo.ctx.poke(PLURAL, namespace, name)
+    ctx.observe(PLURAL, type, body, kwargs)

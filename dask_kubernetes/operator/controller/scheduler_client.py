@@ -26,6 +26,15 @@ class SchedulerUnreachable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class WorkerInfo:
+    """What the scheduler says of one connected worker."""
+
+    address: str
+    name: str
+    managed_bytes: int = 0
+
+
+@dataclass(frozen=True)
 class SchedulerAddress:
     """Where to reach one scheduler."""
 
@@ -34,9 +43,9 @@ class SchedulerAddress:
     dashboard_port: int = 8787
 
     @property
-    def http(self) -> str:
-        """Base URL of the dashboard's HTTP API."""
-        return f"http://{self.host}:{self.dashboard_port}/api/v1"
+    def dashboard(self) -> str:
+        """Base URL of the dashboard: its HTTP API is under ``/api/v1``, identity under ``/json``."""
+        return f"http://{self.host}:{self.dashboard_port}"
 
     @property
     def tcp(self) -> str:
@@ -45,7 +54,7 @@ class SchedulerAddress:
 
 
 class SchedulerClient:
-    """The three questions the operator asks a scheduler."""
+    """The questions the operator asks a scheduler."""
 
     def __init__(
         self, address: SchedulerAddress, *, timeout: float = 10, retire_timeout: float = 120
@@ -58,7 +67,7 @@ class SchedulerClient:
     async def _http(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Any:
         client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
         async with aiohttp.ClientSession(timeout=client_timeout) as session:
-            async with session.request(method, self.address.http + path, json=body) as response:
+            async with session.request(method, self.address.dashboard + path, json=body) as response:
                 if response.status != 200:
                     raise SchedulerUnreachable(f"HTTP {response.status} from {path}")
                 return json.loads(await response.text())
@@ -94,12 +103,34 @@ class SchedulerClient:
             errors.append(f"RPC: {exc or type(exc).__name__}")
         raise SchedulerUnreachable(f"could not {what} at {self.address.host}: {'; '.join(errors)}")
 
-    async def retire_workers(self, n: int) -> dict[str, Any]:
-        """Retire ``n`` workers gracefully (their data moves first); return address -> info."""
+    async def workers(self) -> dict[str, WorkerInfo]:
+        """Return the connected workers by address, with their names and the bytes they hold."""
+        identity = await self._ask(
+            "list the workers",
+            lambda: self._http("GET", "/json/identity.json"),
+            lambda remote: remote.identity(),
+        )
+        found = {}
+        for address, info in dict((identity or {}).get("workers") or {}).items():
+            metrics = (info or {}).get("metrics") or {}
+            held = metrics.get("managed_bytes", metrics.get("memory", 0))
+            found[str(address)] = WorkerInfo(
+                address=str(address), name=str((info or {}).get("name", "")), managed_bytes=int(held or 0)
+            )
+        return found
+
+    async def retire_workers(self, addresses: list[str]) -> dict[str, Any]:
+        """Retire exactly these workers gracefully (their data moves first); return address -> info.
+
+        Workers missing from the answer were not retired (the scheduler could not
+        move their data, or does not know them).
+        """
+        if not addresses:
+            return {}
         result = await self._ask(
-            f"retire {n} workers",
-            lambda: self._http("POST", "/retire_workers", {"n": n}, self.retire_timeout),
-            lambda remote: _retire_rpc(remote, n),
+            f"retire {len(addresses)} workers",
+            lambda: self._http("POST", "/api/v1/retire_workers", {"workers": addresses}, self.retire_timeout),
+            lambda remote: remote.retire_workers(workers=addresses),
             self.retire_timeout,
         )
         return dict(result or {})
@@ -109,7 +140,7 @@ class SchedulerClient:
         return int(
             await self._ask(
                 "read the adaptive target",
-                lambda: _field(self._http("GET", "/adaptive_target"), "workers"),
+                lambda: _field(self._http("GET", "/api/v1/adaptive_target"), "workers"),
                 lambda remote: remote.adaptive_target(),
             )
         )
@@ -118,7 +149,7 @@ class SchedulerClient:
         """Return since when the scheduler has been idle, or None if it is busy."""
         value = await self._ask(
             "check whether the scheduler is idle",
-            lambda: _field(self._http("GET", "/check_idle"), "idle_since"),
+            lambda: _field(self._http("GET", "/api/v1/check_idle"), "idle_since"),
             lambda remote: remote.check_idle(),
         )
         return None if value is None else float(value)
@@ -126,10 +157,3 @@ class SchedulerClient:
 
 async def _field(response: Awaitable[Any], key: str) -> Any:
     return (await response)[key]
-
-
-async def _retire_rpc(remote: Any, n: int) -> dict[str, Any]:
-    workers = await remote.workers_to_close(n=n)
-    if not workers:
-        return {}
-    return dict(await remote.retire_workers(workers=workers))

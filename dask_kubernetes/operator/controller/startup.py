@@ -1,8 +1,10 @@
-"""Operator start-up and clean-up: kopf settings, the API client and the shared context."""
+"""Operator start-up and clean-up: kopf settings, the API client, the context and leadership."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from typing import Any
 
 import kopf
@@ -12,28 +14,20 @@ from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client
 from dask_kubernetes.operator.controller import daskautoscaler, daskcluster, daskjob, daskworkergroup
 from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.settings import get_settings
+from dask_kubernetes.operator.controller.leader import LeaderElector
+from dask_kubernetes.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# Set by ``dask-kubernetes operator --standalone``: no leader election.
+STANDALONE = {"value": False}
 
 
-@kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Keep kopf's bookkeeping out of status, quiet its own events, and build the context.
-
-    kopf's progress goes to annotations, never ``status.kopf``: with a status
-    subresource and a strict schema that is where upstream lost it (#968).  The
-    controllers do not depend on it either way; they reconcile level-based.
-    """
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.zalando.org")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kopf.zalando.org")
-    settings.posting.enabled = False
-    settings.watching.server_timeout = 300
-    settings.watching.client_timeout = 330
-    settings.networking.request_timeout = 60
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    kube = Kube(await api_client())
-    memo.ctx = Context(
+def build_context(kube: Kube, settings: Settings) -> Context:
+    """Wire the four reconcilers to one context."""
+    return Context(
         kube=kube,
-        settings=get_settings(),
+        settings=settings,
         reconcilers={
             constants.PLURAL_CLUSTER: daskcluster.reconcile,
             constants.PLURAL_WORKER_GROUP: daskworkergroup.reconcile,
@@ -43,10 +37,67 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     )
 
 
+def _elector(ctx: Context, settings: Settings) -> LeaderElector | None:
+    if STANDALONE["value"] or not settings.leader_election or not settings.lease_namespace:
+        return None
+
+    async def started() -> None:
+        ctx.queue.start()
+
+    async def stopped() -> None:
+        await ctx.queue.stop(cancel=True)
+
+    return LeaderElector(
+        kube=ctx.kube,
+        namespace=settings.lease_namespace,
+        name=settings.lease_name,
+        identity=settings.identity or socket.gethostname(),
+        on_started=started,
+        on_stopped=stopped,
+        lease_duration=settings.lease_duration,
+        renew_deadline=settings.lease_renew_deadline,
+        retry_period=settings.lease_retry_period,
+    )
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Keep kopf's bookkeeping out of status, watch only Dask Pods and Services, and start work.
+
+    kopf's progress goes to annotations, never ``status.kopf``: with a status
+    subresource and a strict schema that is where upstream lost it (#968).  The
+    controllers use no change-detecting kopf handlers, so kopf writes nothing.
+    """
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.zalando.org")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kopf.zalando.org")
+    settings.posting.enabled = False
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 60
+    for kind in ("pods", "services"):
+        settings.watching.label_selectors["", "v1", kind] = constants.LABEL_CLUSTER_NAME
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    ours = get_settings()
+    ctx = build_context(Kube(await api_client(), qps=ours.kube_qps, burst=ours.kube_burst), ours)
+    memo.ctx = ctx
+    memo.elector = _elector(ctx, ours)
+    if memo.elector is None:
+        ctx.queue.start()
+    else:
+        memo.election = asyncio.get_running_loop().create_task(memo.elector.run(), name="leader election")
+
+
 @kopf.on.cleanup()
 async def close(memo: kopf.Memo, **_: Any) -> None:
-    """Let running reconciles finish, then close the API client."""
+    """Stop reconciling (releasing the Lease), then close the API client."""
     ctx: Context | None = getattr(memo, "ctx", None)
-    if ctx is not None:
-        await ctx.queue.drain()
-        await ctx.kube.api_client.close()
+    if ctx is None:
+        return
+    elector: LeaderElector | None = getattr(memo, "elector", None)
+    if elector is not None:
+        await elector.stop()
+        election = getattr(memo, "election", None)
+        if election is not None:
+            await election
+    await ctx.queue.stop()
+    await ctx.kube.api_client.close()

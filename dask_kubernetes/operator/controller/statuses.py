@@ -15,17 +15,27 @@ async def write(
     obj: Mapping[str, Any],
     fields: Mapping[str, Any],
     verdict: conditions.Verdict,
+    *,
+    observed: bool = True,
 ) -> bool:
-    """Merge ``fields`` and the verdict's conditions into the status; skip the call if nothing changed."""
+    """Merge ``fields`` and the verdict's conditions into the status; skip the call if nothing changed.
+
+    ``observed`` says the operator acted on the current generation; only then does
+    ``observedGeneration`` move (kstatus reads an object as current from it).
+    """
     meta = obj["metadata"]
     old = obj.get("status") or {}
     generation = int(meta.get("generation") or 0)
+    if not observed:
+        generation = int(old.get("observedGeneration") or 0)
     new = dict(fields)
     new["observedGeneration"] = generation
     new["conditions"] = conditions.apply_verdict(old.get("conditions") or [], verdict, generation)
     if not conditions.status_changed(old, new):
         return False
-    await ctx.kube.patch_status(plural, meta["namespace"], meta["name"], new)
+    written = await ctx.kube.patch_status(plural, meta["namespace"], meta["name"], new)
+    if written is not None:
+        ctx.store.remember(plural, written)
     return True
 
 

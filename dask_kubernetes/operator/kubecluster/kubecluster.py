@@ -31,6 +31,7 @@ from dask_kubernetes._structs import constants, naming
 from dask_kubernetes.exceptions import CrashLoopBackOffError, SchedulerStartupError, ValidationError
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client, current_namespace
+from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.builders.spec import make_cluster_spec, make_worker_spec
 from dask_kubernetes.operator.kubecluster import address, resources
 from dask_kubernetes.operator.logic import pods
@@ -337,12 +338,16 @@ class KubeCluster(Cluster):
             "minimum": minimum or 0,
             "maximum": maximum if maximum is not None else 1000,
         }
-        body = {
+        body: dict[str, Any] = {
             "apiVersion": constants.API_VERSION,
             "kind": constants.KIND_AUTOSCALER,
             "metadata": {"name": self.name, "namespace": self.namespace},
             "spec": spec,
         }
+        cluster = await self.kube.get(constants.PLURAL_CLUSTER, self.namespace, self.name)
+        if cluster is not None:
+            # Owned by its cluster: close() and `kubectl delete daskcluster` take it along.
+            body["metadata"]["ownerReferences"] = [owner_reference(cluster)]
         resources.check(constants.PLURAL_AUTOSCALER, body)
         if not await resources.create(self.kube, constants.PLURAL_AUTOSCALER, self.namespace, body):
             await self.kube.patch(constants.PLURAL_AUTOSCALER, self.namespace, self.name, {"spec": spec})

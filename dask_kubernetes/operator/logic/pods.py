@@ -23,6 +23,11 @@ def is_finished(pod: Mapping[str, Any]) -> bool:
     return phase(pod) in ("Succeeded", "Failed")
 
 
+def template_hash(pod: Mapping[str, Any]) -> str | None:
+    """Return the hash of the worker template that made this Pod (its label)."""
+    return (pod["metadata"].get("labels") or {}).get(constants.LABEL_WORKER_TEMPLATE_HASH)
+
+
 def is_retiring(pod: Mapping[str, Any]) -> bool:
     """Tell whether the scheduler retired this worker and the Pod only waits for deletion."""
     return constants.ANNOTATION_RETIRING in (pod["metadata"].get("annotations") or {})

@@ -1,0 +1,69 @@
+"""What the operator itself needs of a spec in order to build children: nothing more.
+
+Admission rules (the webhook's) are deliberately not run again by the operator:
+a stricter rule in a new release must not stall clusters that already run.  The
+CRD schema guarantees most of this; these checks guard against objects stored
+before it did, or with validation switched off.  Whatever the API server would
+refuse in a Pod is left to its own dry run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes._structs import constants
+
+
+def _pod_spec(problems: list[str], spec: Any, path: str) -> None:
+    if not isinstance(spec, Mapping):
+        problems.append(f"{path}: required")
+        return
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        problems.append(f"{path}.containers: at least one container is required")
+
+
+def _cluster_spec(problems: list[str], spec: Any, path: str) -> None:
+    if not isinstance(spec, Mapping):
+        problems.append(f"{path}: required")
+        return
+    worker = spec.get("worker")
+    _pod_spec(
+        problems, (worker or {}).get("spec") if isinstance(worker, Mapping) else None, f"{path}.worker.spec"
+    )
+    scheduler = spec.get("scheduler")
+    if not isinstance(scheduler, Mapping):
+        problems.append(f"{path}.scheduler: required")
+        return
+    _pod_spec(problems, scheduler.get("spec"), f"{path}.scheduler.spec")
+    if not isinstance(scheduler.get("service"), Mapping):
+        problems.append(f"{path}.scheduler.service: required")
+
+
+def problems(plural: str, obj: Mapping[str, Any]) -> list[str]:
+    """Return what keeps the operator from building ``obj``'s children, each naming its field."""
+    spec = obj.get("spec")
+    found: list[str] = []
+    if plural == constants.PLURAL_CLUSTER:
+        _cluster_spec(found, spec, "spec")
+    elif plural == constants.PLURAL_WORKER_GROUP:
+        if not isinstance(spec, Mapping) or not spec.get("cluster"):
+            found.append("spec.cluster: required")
+        worker = (spec or {}).get("worker") if isinstance(spec, Mapping) else None
+        _pod_spec(
+            found, (worker or {}).get("spec") if isinstance(worker, Mapping) else None, "spec.worker.spec"
+        )
+    elif plural == constants.PLURAL_JOB:
+        job = (spec or {}).get("job") if isinstance(spec, Mapping) else None
+        _pod_spec(found, (job or {}).get("spec") if isinstance(job, Mapping) else None, "spec.job.spec")
+        cluster = (spec or {}).get("cluster") if isinstance(spec, Mapping) else None
+        _cluster_spec(
+            found, (cluster or {}).get("spec") if isinstance(cluster, Mapping) else None, "spec.cluster.spec"
+        )
+    elif plural == constants.PLURAL_AUTOSCALER:
+        if not isinstance(spec, Mapping) or not spec.get("cluster"):
+            found.append("spec.cluster: required")
+        elif int(spec.get("minimum", 0) or 0) > int(spec.get("maximum", 0) or 0):
+            found.append("spec.minimum: must not exceed spec.maximum")
+    return found
