@@ -75,7 +75,10 @@ def test_defaults_are_cluster_wide_with_crds_kept_and_no_monitors(helm):
     for crd in crds:
         assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert by_kind(objs, "ClusterRole") and by_kind(objs, "ClusterRoleBinding")
-    assert not by_kind(objs, "Role")
+    # The one Role is for the leader-election Lease in the release namespace.
+    (role,) = by_kind(objs, "Role")
+    assert {r["apiGroups"][0] for r in role["rules"]} == {"coordination.k8s.io"}
+    assert {r["resources"][0] for r in role["rules"]} == {"leases"}
     assert not [o for o in objs if o["apiVersion"].startswith("monitoring.coreos.com")]
     (deploy,) = by_kind(objs, "Deployment")
     container = deploy["spec"]["template"]["spec"]["containers"][0]
@@ -174,3 +177,17 @@ def test_notes_tell_the_user_what_to_do_next(helm):
     assert "kubectl get pods -n dask-operator" in notes
     assert "kubectl apply -f" in notes
     assert "KubeCluster" in notes
+
+
+def test_two_operator_replicas_roll_with_a_pdb_and_elect_a_leader(helm):
+    _, objs = template(helm)
+    objs = operator_objs(objs)
+    (deploy,) = by_kind(objs, "Deployment")
+    assert deploy["spec"]["replicas"] == 2
+    assert deploy["spec"]["strategy"]["type"] == "RollingUpdate"
+    env = {e["name"] for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert {"POD_NAME", "POD_NAMESPACE", "DASK_OPERATOR_LEASE_NAME"} <= env
+    (pdb,) = by_kind(objs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    _, single = template(helm, "--set", "replicaCount=1")
+    assert not by_kind(operator_objs(single), "PodDisruptionBudget")

@@ -49,6 +49,7 @@ def test_scheduler_pod_follows_the_seed_example(cluster):
         "team": "data",
         constants.LABEL_CLUSTER_NAME: "annotated",
         constants.LABEL_COMPONENT: constants.COMPONENT_SCHEDULER,
+        constants.LABEL_SCHEDULER_TEMPLATE_HASH: scheduler_builder.scheduler_template_hash(cluster),
     }
     assert meta["ownerReferences"] == [
         {

@@ -21,7 +21,7 @@ def pod(
     if terminating:
         meta["deletionTimestamp"] = "2026-01-01T01:00:00Z"
     if retiring:
-        meta["annotations"] = {constants.ANNOTATION_RETIRING: "http"}
+        meta["annotations"] = {constants.ANNOTATION_RETIRING: "retired"}
     status = {"phase": phase, "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
     if ip:
         status["podIP"] = ip
@@ -55,17 +55,26 @@ def test_scale_down_removes_pending_first_newest_first():
     plan = scaling.plan(pods, 1)
     assert sorted(plan.delete_now) == ["p1", "p2"]
     assert plan.retire == 1
-    assert plan.running == ["old", "new"]
+    assert plan.candidates == ["old", "new"]
 
 
 def test_lifo_picks_the_newest():
     assert scaling.lifo(["old", "mid", "new"], 2) == ["new", "mid"]
 
 
-def test_retired_workers_map_to_pods_by_name_or_ip():
+def test_scheduler_workers_map_to_pods_by_name_or_ip():
     pods = [pod("w-1", ip="10.0.0.1"), pod("w-2", ip="10.0.0.2")]
-    retired = {"tcp://10.0.0.2:4000": {"name": "tcp://10.0.0.2:4000"}, "tcp://10.0.0.9:1": {"name": "w-1"}}
-    assert scaling.match_retired(retired, pods) == ["w-2", "w-1"]
+    workers = {"tcp://10.0.0.2:4000": {"name": "tcp://10.0.0.2:4000"}, "tcp://10.0.0.9:1": {"name": "w-1"}}
+    assert scaling.worker_addresses(workers, pods) == {
+        "w-2": "tcp://10.0.0.2:4000",
+        "w-1": "tcp://10.0.0.9:1",
+    }
+
+
+def test_rollout_bounds_resolve_percentages_like_deployments():
+    assert scaling.rollout_bounds(None, 4) == (1, 0)
+    assert scaling.rollout_bounds({"maxSurge": "50%", "maxUnavailable": "25%"}, 5) == (3, 1)
+    assert scaling.rollout_bounds({"maxSurge": 0, "maxUnavailable": 0}, 3) == (1, 0)
 
 
 def test_condition_transition_time_only_moves_on_status_change():

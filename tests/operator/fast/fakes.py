@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 import itertools
+import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ class FakeIndex(Mapping[Any, list[dict[str, Any]]]):
 def api_error(status: int, message: str) -> ApiException:
     """An ApiException as the client raises it, with a Status body."""
     exc = ApiException(status=status, reason="Refused")
-    exc.body = f'{{"kind": "Status", "message": "{message}"}}'
+    exc.body = json.dumps({"kind": "Status", "message": message})
     return exc
 
 

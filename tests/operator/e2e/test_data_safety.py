@@ -1,0 +1,125 @@
+"""Scale-down keeps every key: only the scaled group's workers are retired, through the scheduler."""
+
+from __future__ import annotations
+
+import copy
+
+from dask_kubernetes.testing.install import wait_for
+from tests.operator.e2e.conftest import example, is_ready, wait_ready
+from tests.operator.e2e.helpers import Data, count_retirements, group_pod_names, retirements, scheduler_client
+
+
+def _converged(k, group, n):
+    obj = k.get("daskworkergroup", group)
+    return is_ready(obj) and obj["status"]["readyReplicas"] == n and len(group_pod_names(k, group)) == n
+
+
+def _second_group(cluster, n):
+    return {
+        "apiVersion": "kubernetes.dask.org/v1",
+        "kind": "DaskWorkerGroup",
+        "metadata": {"name": "simple-second"},
+        "spec": {"cluster": "simple", "worker": {**copy.deepcopy(cluster["spec"]["worker"]), "replicas": n}},
+    }
+
+
+def test_scaling_one_of_two_groups_retires_only_its_workers_and_loses_nothing(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["worker"]["replicas"] = 5
+    k.apply([cluster, _second_group(cluster, 5)])
+    wait_ready(k, "daskcluster", "simple", timeout=300)
+    wait_for(lambda: _converged(k, "simple-second", 5), timeout=300, what="5 workers in the second group")
+    default_before = group_pod_names(k, "simple-default")
+    with scheduler_client(k, "simple") as client:
+        client.wait_for_workers(10, timeout=240)
+        data = Data(client)
+        assert len(data.holders()) >= 5, "the keys should be spread over both groups"
+        count_retirements(client)
+        k("scale", "daskworkergroup", "simple-second", "--replicas=1")
+        wait_for(lambda: _converged(k, "simple-second", 1), timeout=300, what="the second group at 1")
+        wait_for(
+            lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 6, timeout=120, what="6 workers"
+        )
+        retired = retirements(client)
+        assert data.lost() == 0
+        assert data.intact()
+    assert len(retired) == 4 and all(name.startswith("simple-second-worker-") for name in retired), retired
+    assert sorted(retired) == sorted(set(retired)), "each worker retired once"
+    assert group_pod_names(k, "simple-default") == default_before, "the other group was not touched"
+    events = k("get", "events", "--field-selector", "involvedObject.name=simple-second").stdout
+    assert "RetiredWorkers" in events and "ScaleDownWithoutRetire" not in events
+
+
+def test_one_group_ten_to_two_loses_nothing(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["worker"]["replicas"] = 10
+    k.apply(cluster)
+    wait_ready(k, "daskcluster", "simple", timeout=400)
+    with scheduler_client(k, "simple") as client:
+        client.wait_for_workers(10, timeout=240)
+        data = Data(client)
+        k("scale", "daskcluster", "simple", "--replicas=2")
+        wait_for(lambda: _converged(k, "simple-default", 2), timeout=300, what="2 workers")
+        assert data.lost() == 0
+        assert data.intact()
+
+
+def test_rpc_path_when_the_http_api_is_off_loses_nothing(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["worker"]["replicas"] = 4
+    routes = "['distributed.http.health', 'distributed.http.scheduler.info']"  # no API, no JSON
+    cluster["spec"]["scheduler"]["spec"]["containers"][0]["env"] = [
+        {"name": "DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES", "value": routes}
+    ]
+    k.apply(cluster)
+    wait_ready(k, "daskcluster", "simple", timeout=300)
+    with scheduler_client(k, "simple") as client:
+        client.wait_for_workers(4, timeout=240)
+        data = Data(client)
+        k("scale", "daskworkergroup", "simple-default", "--replicas=1")
+        wait_for(lambda: _converged(k, "simple-default", 1), timeout=300, what="1 worker")
+        assert data.lost() == 0
+        assert data.intact()
+    events = k("get", "events", "--field-selector", "involvedObject.name=simple-default").stdout
+    assert "via rpc" in events and "ScaleDownWithoutRetire" not in events
+
+
+def test_lifo_with_a_warning_when_the_scheduler_is_unreachable(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["worker"]["replicas"] = 3
+    scheduler = cluster["spec"]["scheduler"]["spec"]["containers"][0]
+    # The scheduler listens elsewhere than its Pod declares, so the operator cannot reach it;
+    # the workers are told the real address.
+    scheduler["args"] = ["dask-scheduler", "--port", "9786", "--dashboard-address", ":9787"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        scheduler[probe] = {"tcpSocket": {"port": 9786}, "periodSeconds": 2}
+    worker = cluster["spec"]["worker"]["spec"]["containers"][0]
+    worker["env"] = [
+        {
+            "name": "DASK_SCHEDULER_ADDRESS",
+            "value": f"tcp://simple-scheduler.{k.namespace}.svc.cluster.local:9786",
+        }
+    ]
+    k.apply(cluster)
+    wait_ready(k, "daskcluster", "simple", timeout=300)
+    operator_restarts = _operator_restarts(k)
+    k("scale", "daskworkergroup", "simple-default", "--replicas=1")
+    wait_for(lambda: _converged(k, "simple-default", 1), timeout=300, what="1 worker")
+    events = k("get", "events", "--field-selector", "involvedObject.name=simple-default").stdout
+    assert "ScaleDownWithoutRetire" in events and "data held on them may be lost" in events
+    assert _operator_restarts(k) == operator_restarts, "the operator did not crash"
+
+
+def _operator_restarts(k):
+    import json
+
+    from tests.operator.e2e.helpers import operator_kubectl
+
+    pods = json.loads(
+        operator_kubectl(
+            k, "get", "pods", "-l", "app.kubernetes.io/name=dask-kubernetes-operator", "-o", "json"
+        ).stdout
+    )["items"]
+    return sum(
+        int(s.get("restartCount") or 0) for p in pods for s in p["status"].get("containerStatuses") or []
+    )
