@@ -1,0 +1,211 @@
+"""API-server cost of the operator: requests per cluster lifecycle, and idle requests per minute.
+
+Not a test: it asserts nothing and prints a Markdown table for BENCHMARKS.md.  It
+starts its own local control plane, installs the chart with ``helm template |
+kubectl apply`` (the admission webhook off, so the operator is the only client
+besides the control plane's own), and reads ``apiserver_request_total`` from the
+API server before and after each phase.  The metric has no client label, so the
+table splits requests by resource: what the operator reads and writes (the Dask
+kinds, Pods and Services outside their status/binding subresources, Events and
+its Lease) versus what the node agent, scheduler and controller-manager do.
+
+1. lifecycle: create a DaskCluster with 2 workers, scale it to 10, back to 2, and
+   delete it, waiting for each step to converge;
+2. idle: 20 Ready clusters (no workers, to fit the machine) for 60 s.
+
+Usage: ``python benchmarks/operator_api_cost.py [--clusters 20] [--idle 60]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dask_kubernetes._tools import find  # noqa: E402
+from dask_kubernetes.generator import yamlio  # noqa: E402
+from dask_kubernetes.testing import install  # noqa: E402
+from dask_kubernetes.testing.binary import control_plane_binary  # noqa: E402
+from dask_kubernetes.testing.controlplane import ControlPlane  # noqa: E402
+from dask_kubernetes.testing.plugin import free_network  # noqa: E402
+
+LINE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
+OPERATOR_RESOURCES = {"daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers", "events", "services"}
+LONG_RUNNING = {"WATCH", "CONNECT"}
+POD_VERBS = {"POST", "DELETE", "PATCH", "GET", "LIST"}
+
+
+def snapshot(plane: ControlPlane) -> Counter[tuple[str, str, str]]:
+    """Return (verb, resource, subresource) -> requests so far."""
+    status, body = plane.get("/metrics")
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}")
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for line in body.decode().splitlines():
+        match = LINE.match(line)
+        if not match:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        counts[(labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))] += int(
+            float(match["value"])
+        )
+    return counts
+
+
+def attribute(delta: Counter[tuple[str, str, str]]) -> dict[str, Counter[str]]:
+    """Split request counts into the operator's and the rest, by verb."""
+    out: dict[str, Counter[str]] = {"operator": Counter(), "lease": Counter(), "others": Counter()}
+    for (verb, resource, sub), n in delta.items():
+        if n <= 0:
+            continue
+        if resource == "leases" and sub == "":
+            out["lease"][verb] += n
+        elif resource in OPERATOR_RESOURCES or (
+            resource == "pods" and sub == "" and verb in {"POST", "DELETE", "PATCH", "GET", "LIST"}
+        ):
+            out["operator"][verb] += n
+        else:
+            out["others"][verb] += n
+    return out
+
+
+def kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
+    """Run the pinned kubectl against the benchmark's control plane."""
+    proc = subprocess.run(
+        [find("kubectl"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": str(plane.kubeconfig)},
+    )
+    if proc.returncode:
+        raise RuntimeError(f"kubectl {' '.join(args)}: {proc.stderr}")
+    return proc.stdout
+
+
+def cluster_manifest(name: str, workers: int) -> dict[str, Any]:
+    """The example cluster under another name, with a ClusterIP Service."""
+    (doc,) = yamlio.load_all((ROOT / "examples" / "cluster.yaml").read_text())
+    doc["metadata"] = {"name": name}
+    doc["spec"]["worker"]["replicas"] = workers
+    doc["spec"]["scheduler"]["service"]["selector"]["dask.org/cluster-name"] = name
+    doc["spec"]["scheduler"]["service"]["type"] = "ClusterIP"
+    return doc
+
+
+def ready(plane: ControlPlane, namespace: str, name: str, workers: int) -> bool:
+    """Tell whether a cluster is Ready, current, with ``workers`` ready workers."""
+    obj = json.loads(kubectl(plane, "-n", namespace, "get", "daskcluster", name, "-o", "json"))
+    conds = {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
+    status = obj.get("status") or {}
+    return (
+        conds.get("Ready") == "True"
+        and status.get("observedGeneration") == obj["metadata"]["generation"]
+        and status.get("readyReplicas") == workers
+    )
+
+
+def wait(check: Any, what: str, timeout: float = 600) -> None:
+    """Poll until ``check`` is true."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def table(title: str, parts: dict[str, Counter[str]], minutes: float = 1.0) -> str:
+    """Render request counts as a Markdown table (per minute when ``minutes`` is given)."""
+    rows = [
+        f"| {title} | requests | writes | reads (GET/LIST) | watches opened |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for who, verbs in parts.items():
+        writes = sum(n for v, n in verbs.items() if v in {"POST", "PUT", "PATCH", "DELETE", "APPLY"})
+        reads = sum(n for v, n in verbs.items() if v in {"GET", "LIST"})
+        watches = sum(n for v, n in verbs.items() if v in LONG_RUNNING)
+        total = sum(verbs.values())
+        cells = [total, writes, reads, watches]
+        rows.append(f"| {who} | " + " | ".join(f"{n / minutes:.0f}" for n in cells) + " |")
+    return "\n".join(rows)
+
+
+def main() -> int:
+    """Run both phases on a fresh control plane and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clusters", type=int, default=20)
+    parser.add_argument("--idle", type=float, default=60.0)
+    parser.add_argument("--standalone", action="store_true", help="one operator replica, no leader election")
+    args = parser.parse_args()
+    sessions = ROOT / ".cache" / "sessions"
+    sessions.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=sessions))
+    plane = ControlPlane(workdir, control_plane_binary(), network=free_network(), die_with_parent=True)
+    plane.start()
+    load = os.getloadavg()[0]
+    try:
+        values = ["webhook.enabled=false"]
+        if args.standalone:
+            values += ["replicaCount=1", "kopfArgs={--all-namespaces,--standalone}"]
+        install.install(plane.kubeconfig, "dask-operator", values)
+        ns = "bench"
+        kubectl(plane, "create", "namespace", ns)
+        time.sleep(5)
+
+        before = snapshot(plane)
+        kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump(cluster_manifest("life", 2)))
+        wait(lambda: ready(plane, ns, "life", 2), "2 workers")
+        for n in (10, 2):
+            kubectl(plane, "-n", ns, "scale", "daskcluster", "life", f"--replicas={n}")
+            wait(lambda n=n: ready(plane, ns, "life", n), f"{n} workers")
+        kubectl(plane, "-n", ns, "delete", "daskcluster", "life", "--wait=true")
+        wait(
+            lambda: not json.loads(kubectl(plane, "-n", ns, "get", "pods", "-o", "json"))["items"],
+            "Pods gone",
+        )
+        lifecycle = attribute(snapshot(plane) - before)
+
+        docs = [cluster_manifest(f"idle-{i}", 0) for i in range(args.clusters)]
+        kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump_all(docs))
+        wait(
+            lambda: all(ready(plane, ns, f"idle-{i}", 0) for i in range(args.clusters)),
+            "idle clusters Ready",
+            900,
+        )
+        time.sleep(30)  # let the last status writes and events settle
+        before = snapshot(plane)
+        time.sleep(args.idle)
+        idle = attribute(snapshot(plane) - before)
+    finally:
+        plane.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, load {load:.1f};"
+    )
+    print(
+        f"`python benchmarks/operator_api_cost.py --clusters {args.clusters} --idle {args.idle:.0f}"
+        f"{' --standalone' if args.standalone else ''}`\n"
+    )
+    print(table("lifecycle (create, scale 2→10→2, delete)", lifecycle))
+    print()
+    print(table(f"idle, {args.clusters} Ready clusters, per minute", idle, args.idle / 60))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
