@@ -8,6 +8,7 @@ import socket
 from typing import Any
 
 import kopf
+from kubernetes_asyncio.client.rest import ApiException
 
 from dask_kubernetes._structs import constants
 from dask_kubernetes.kubeapi import Kube
@@ -60,6 +61,32 @@ def _elector(ctx: Context, settings: Settings) -> LeaderElector | None:
     )
 
 
+async def wait_for_crds(kube: Kube, *, interval: float = 2.0) -> None:
+    """Wait until the API server serves the four custom resources.
+
+    kopf resolves the resources it watches when it starts; a CRD that is created
+    while it starts (a chart applied in one go) can be missed for good.  So the
+    operator starts watching only once all four are served.  A 403 means served
+    (a namespaced install may not list cluster-wide).
+    """
+    missing = set(constants.PLURALS)
+    while missing:
+        for plural in sorted(missing):
+            try:
+                await kube.custom.list_cluster_custom_object(
+                    constants.GROUP, constants.VERSION, plural, limit=1
+                )
+                missing.discard(plural)
+            except ApiException as exc:
+                if exc.status == 403:
+                    missing.discard(plural)
+            except OSError:
+                pass
+        if missing:
+            log.info("waiting for the API server to serve %s", ", ".join(sorted(missing)))
+            await asyncio.sleep(interval)
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Keep kopf's bookkeeping out of status, watch only Dask Pods and Services, and start work.
@@ -78,7 +105,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         settings.watching.label_selectors["", "v1", kind] = constants.LABEL_CLUSTER_NAME
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     ours = get_settings()
-    ctx = build_context(Kube(await api_client(), qps=ours.kube_qps, burst=ours.kube_burst), ours)
+    kube = Kube(await api_client(), qps=ours.kube_qps, burst=ours.kube_burst)
+    await wait_for_crds(kube)
+    ctx = build_context(kube, ours)
     memo.ctx = ctx
     memo.elector = _elector(ctx, ours)
     if memo.elector is None:
