@@ -104,6 +104,7 @@ REASON_RETIRE_INCOMPLETE: Final = "RetireIncomplete"
 REASON_LEADER: Final = "LeaderElected"
 REASON_SCHEDULER_REPLACED: Final = "SchedulerSpecChanged"
 REASON_SERVICE_UPDATED: Final = "ServiceUpdated"
+REASON_PROGRESS_DEADLINE: Final = "ProgressDeadlineExceeded"
 
 DEFAULT_IMAGE: Final = "ghcr.io/dask/dask:latest"
 FIELD_MANAGER: Final = "dask-kubernetes-operator"

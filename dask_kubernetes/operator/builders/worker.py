@@ -24,7 +24,15 @@ def build_default_worker_group(cluster: Mapping[str, Any]) -> dict[str, Any]:
         "apiVersion": constants.API_VERSION,
         "kind": constants.KIND_WORKER_GROUP,
         "metadata": object_meta(naming.default_worker_group_name(name), namespace, merged, cluster),
-        "spec": {"cluster": name, "worker": copy.deepcopy(dict(worker))},
+        "spec": {
+            "cluster": name,
+            "worker": copy.deepcopy(dict(worker)),
+            **(
+                {"progressDeadlineSeconds": cluster["spec"]["progressDeadlineSeconds"]}
+                if cluster["spec"].get("progressDeadlineSeconds")
+                else {}
+            ),
+        },
     }
 
 

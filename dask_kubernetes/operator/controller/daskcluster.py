@@ -24,7 +24,7 @@ from dask_kubernetes.operator.builders import worker as worker_builder
 from dask_kubernetes.operator.controller import common, statuses
 from dask_kubernetes.operator.controller.context import Context
 from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable
-from dask_kubernetes.operator.logic import conditions, pods
+from dask_kubernetes.operator.logic import conditions, pods, progress
 
 log = logging.getLogger(__name__)
 PLURAL = constants.PLURAL_CLUSTER
@@ -127,6 +127,11 @@ async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dic
         )
         ctx.store.remember(constants.PLURAL_WORKER_GROUP, group)
         ctx.last_written[key] = (naming.template_hash(want), group["metadata"].get("generation"))
+    deadline = desired["spec"].get("progressDeadlineSeconds")
+    if group["spec"].get("progressDeadlineSeconds") != deadline:
+        patch = {"spec": {"progressDeadlineSeconds": deadline}}
+        group = await ctx.kube.patch(constants.PLURAL_WORKER_GROUP, namespace, group_name, patch)
+        ctx.store.remember(constants.PLURAL_WORKER_GROUP, group)
     return group
 
 
@@ -151,6 +156,13 @@ async def _check_idle(ctx: Context, cluster: Mapping[str, Any], scheduler_pod: M
     )
     await ctx.kube.delete(PLURAL, meta["namespace"], meta["name"])
     return True
+
+
+def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == type_:
+            return dict(cond)
+    return {}
 
 
 def _group_current(group: Mapping[str, Any]) -> bool:
@@ -221,8 +233,28 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         ),
         "workers": f"{ready_workers}/{desired}",
     }
-    await statuses.write(ctx, PLURAL, cluster, fields, _verdict(scheduler_ready, replacing, group, desired))
-    return 0.5 if first_sight or replacing else None
+    verdict = _verdict(scheduler_ready, replacing, group, desired)
+    counts = {"phase": phase, "readyReplicas": ready_workers, "updatedReplicas": fields["updatedReplicas"]}
+    now = ctx.clock()
+    since = progress.last_progress(cluster.get("status") or {}, counts, ready=verdict.ready, now=now)
+    limit = progress.deadline(cluster["spec"])
+    group_stalled = _condition(group, conditions.STALLED)
+    if not verdict.ready and group_stalled.get("status") == "True":
+        verdict = conditions.Verdict(
+            False,
+            str(group_stalled.get("reason")),
+            f"worker group: {group_stalled.get('message')}",
+            stalled=True,
+        )
+    elif not verdict.ready and not scheduler_ready and now - since >= limit:
+        problems = progress.pod_problems([scheduler_pod or existing or {}]) or ["it does not become Ready"]
+        message = f"no progress for {limit}s: the scheduler Pod is not Ready; " + "; ".join(problems)
+        verdict = conditions.Verdict(False, constants.REASON_PROGRESS_DEADLINE, message, stalled=True)
+    fields["lastProgressTime"] = progress.format_time(since)
+    await statuses.write(ctx, PLURAL, cluster, fields, verdict)
+    if first_sight or replacing:
+        return 0.5
+    return None if verdict.ready or verdict.stalled else float(limit)
 
 
 @kopf.on.event(*RESOURCE)

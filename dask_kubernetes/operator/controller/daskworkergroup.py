@@ -21,7 +21,7 @@ from dask_kubernetes.operator.builders import worker as worker_builder
 from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.controller import common, retirement, statuses
 from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.logic import conditions, scaling
+from dask_kubernetes.operator.logic import conditions, progress, scaling
 
 log = logging.getLogger(__name__)
 PLURAL = constants.PLURAL_WORKER_GROUP
@@ -126,13 +126,26 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
 
     census = scaling.census(group_pods(ctx, namespace, cluster_name, name), template)
     verdict = _verdict(census, desired, plan)
-    fields = {
-        **base_status,
-        "phase": "Running",
+    counts = {
         "replicas": len(census.active),
         "readyReplicas": census.ready,
         "updatedReplicas": len(census.updated),
+    }
+    now = ctx.clock()
+    since = progress.last_progress(group.get("status") or {}, counts, ready=verdict.ready, now=now)
+    limit = progress.deadline(group["spec"])
+    if not verdict.ready and now - since >= limit:
+        problems = progress.pod_problems(census.active) or ["workers do not become Ready"]
+        message = f"no progress for {limit}s: {verdict.message}; " + "; ".join(problems)
+        verdict = conditions.Verdict(False, constants.REASON_PROGRESS_DEADLINE, message, stalled=True)
+    elif not verdict.ready:
+        requeue = min(requeue, limit) if requeue is not None else limit
+    fields = {
+        **base_status,
+        **counts,
+        "phase": "Running",
         "workers": f"{census.ready}/{desired}",
+        "lastProgressTime": progress.format_time(since),
     }
     await statuses.write(ctx, PLURAL, group, fields, verdict)
     return requeue

@@ -351,3 +351,82 @@ def test_job_creates_its_cluster_then_the_runner_and_records_the_end(run, world)
     job = world.api.get(constants.PLURAL_JOB, NS, "j")
     assert job["status"]["jobStatus"] == "Successful"
     assert world.api.get(C, NS, "j") is None
+
+
+def _crash(world, name):
+    pod = world.api.objects["pods"][(NS, name)]
+    pod["status"] = {
+        "phase": "Running",
+        "podIP": "10.9.9.9",
+        "conditions": [{"type": "Ready", "status": "False"}],
+        "containerStatuses": [
+            {
+                "name": "worker",
+                "restartCount": 7,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}},
+                "lastState": {
+                    "terminated": {"reason": "Error", "message": "exec: no-such-worker: not found"}
+                },
+            }
+        ],
+    }
+
+
+def test_a_rollout_to_a_crashing_template_stalls_after_the_deadline_and_keeps_old_workers(run, world):
+    async def main():
+        await bring_up(world, n=2)
+        obj = world.api.get(C, NS, "c")
+        obj["spec"]["progressDeadlineSeconds"] = 60
+        obj["spec"]["worker"]["spec"]["containers"][0]["args"] = ["no-such-worker"]
+        world.api.put(C, obj)
+        await world.reconcile(C, "c")
+        await world.reconcile(G, "c-default")
+        for pod in world.api.pods(NS, "c-default"):
+            if "no-such-worker" in pod["spec"]["containers"][0]["args"]:
+                _crash(world, pod["metadata"]["name"])
+        await world.reconcile(G, "c-default")
+        world.clock.advance(61)
+        await world.reconcile(G, "c-default")
+        await world.reconcile(C, "c")
+
+    run(main())
+    grp = world.api.get(G, NS, "c-default")
+    stalled = condition(grp, "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "ProgressDeadlineExceeded"
+    assert "CrashLoopBackOff" in stalled["message"] and "not found" in stalled["message"]
+    old = [
+        p
+        for p in world.api.pods(NS, "c-default")
+        if "no-such-worker" not in p["spec"]["containers"][0]["args"]
+    ]
+    assert len(old) == 2, "the old workers still serve"
+    assert condition(world.api.get(C, NS, "c"), "Stalled")["status"] == "True"
+
+
+def test_a_scheduler_that_never_becomes_ready_stalls_after_the_deadline(run, world):
+    async def main():
+        body = make_cluster_spec("c", n_workers=0)
+        body["metadata"]["namespace"] = NS
+        body["spec"]["progressDeadlineSeconds"] = 30
+        world.api.put(C, body)
+        await world.reconcile(C, "c")
+        await world.reconcile(C, "c")
+        pod = world.api.objects["pods"][(NS, "c-scheduler")]
+        pod["status"] = {
+            "phase": "Pending",
+            "containerStatuses": [
+                {
+                    "name": "scheduler",
+                    "state": {"waiting": {"reason": "RunContainerError", "message": "executable not found"}},
+                }
+            ],
+        }
+        first = world.api.get(C, NS, "c")
+        world.clock.advance(31)
+        await world.reconcile(C, "c")
+        return first
+
+    first = run(main())
+    assert condition(first, "Stalled")["status"] == "False"
+    stalled = condition(world.api.get(C, NS, "c"), "Stalled")
+    assert stalled["status"] == "True" and "executable not found" in stalled["message"]

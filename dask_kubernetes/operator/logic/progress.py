@@ -1,0 +1,77 @@
+"""Progress deadlines: when "not Ready yet" has lasted too long, it is Stalled.
+
+kstatus readers (Flux, Argo CD) cannot tell broken from slow unless the resource
+says so.  A worker group or a scheduler that has not moved towards its spec for
+``progressDeadlineSeconds`` (default 600, as Deployments) is Stalled, with the
+reasons its Pods give (a crash loop, an executable that does not exist).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+DEFAULT_DEADLINE = 600
+
+
+def parse_time(value: Any) -> float | None:
+    """Parse an RFC 3339 timestamp as Kubernetes writes it; None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        return (
+            datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ")
+            .replace(tzinfo=datetime.UTC)
+            .timestamp()
+        )
+    except ValueError:
+        return None
+
+
+def format_time(value: float) -> str:
+    """Format a Unix time as RFC 3339."""
+    return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def deadline(spec: Mapping[str, Any]) -> int:
+    """Return the progress deadline of a spec, in seconds."""
+    return int(spec.get("progressDeadlineSeconds") or DEFAULT_DEADLINE)
+
+
+def last_progress(
+    old_status: Mapping[str, Any], counts: Mapping[str, int], *, ready: bool, now: float
+) -> float:
+    """Return when progress was last made: now if Ready or if any count moved since the last status."""
+    since = parse_time(old_status.get("lastProgressTime"))
+    moved = any(old_status.get(key) != value for key, value in counts.items())
+    if ready or moved or since is None:
+        return now
+    return since
+
+
+def pod_problems(pods: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Say why Pods are not running: waiting or terminated container reasons and messages, deduplicated."""
+    found: list[str] = []
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            state = status.get("state") or {}
+            last = (status.get("lastState") or {}).get("terminated") or {}
+            detail = state.get("waiting") or state.get("terminated") or {}
+            reason = detail.get("reason")
+            if not reason or reason in ("ContainerCreating", "PodInitializing", "Completed"):
+                continue
+            message = detail.get("message") or ""
+            restarts = int(status.get("restartCount") or 0)
+            text = f"container {status.get('name')}: {reason}"
+            if message:
+                text += f" ({message.strip()[:200]})"
+            if last.get("reason") and last is not detail:
+                text += f"; last exit: {last['reason']}"
+                if last.get("message"):
+                    text += f" ({str(last['message']).strip()[:200]})"
+            if restarts:
+                text += f", {restarts} restarts"
+            if text not in found:
+                found.append(text)
+    return found
