@@ -46,6 +46,26 @@ async def _delete_cluster(ctx: Context, namespace: str, name: str) -> None:
         await ctx.kube.delete(constants.PLURAL_CLUSTER, namespace, name)
 
 
+async def _sync_cluster(ctx: Context, job: Mapping[str, Any], cluster: dict[str, Any]) -> dict[str, Any]:
+    """Carry a change of ``spec.cluster`` to the job's DaskCluster, which then rolls it out.
+
+    Written once per change: if the API server stores the value differently, it is
+    not written again until the job's spec changes or someone edits the cluster.
+    """
+    want = job_builder.build_job_cluster(job)["spec"]
+    meta = cluster["metadata"]
+    key = (constants.PLURAL_CLUSTER, meta["namespace"], meta["name"])
+    written = (naming.template_hash(want), meta.get("generation"))
+    if cluster.get("spec") == want or ctx.last_written.get(key) == written:
+        return cluster
+    updated = await ctx.kube.replace_field(
+        constants.PLURAL_CLUSTER, meta["namespace"], meta["name"], "/spec", want
+    )
+    ctx.store.remember(constants.PLURAL_CLUSTER, updated)
+    ctx.last_written[key] = (naming.template_hash(want), updated["metadata"].get("generation"))
+    return updated
+
+
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Drive one DaskJob one step further."""
     job = common.live(ctx, PLURAL, namespace, name)
@@ -73,6 +93,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         return None
 
     cluster = ctx.store.get(constants.PLURAL_CLUSTER, namespace, cluster_name)
+    if cluster is not None:
+        cluster = await _sync_cluster(ctx, job, cluster)
     if cluster is None:
         created = await ctx.kube.create(
             constants.PLURAL_CLUSTER, namespace, job_builder.build_job_cluster(job)

@@ -430,3 +430,30 @@ def test_a_scheduler_that_never_becomes_ready_stalls_after_the_deadline(run, wor
     assert condition(first, "Stalled")["status"] == "False"
     stalled = condition(world.api.get(C, NS, "c"), "Stalled")
     assert stalled["status"] == "True" and "executable not found" in stalled["message"]
+
+
+def test_a_change_to_a_running_jobs_cluster_reaches_its_daskcluster(run, world):
+    async def main():
+        spec = make_cluster_spec("j", n_workers=1)["spec"]
+        job = {
+            "metadata": {"name": "j", "namespace": NS},
+            "spec": {
+                "job": {
+                    "spec": {"containers": [{"name": "job", "image": "x", "args": ["python", "-c", "1"]}]}
+                },
+                "cluster": {"spec": spec},
+            },
+        }
+        world.api.put(constants.PLURAL_JOB, job)
+        await world.reconcile(constants.PLURAL_JOB, "j")
+        job = world.api.get(constants.PLURAL_JOB, NS, "j")
+        job["spec"]["cluster"]["spec"]["worker"]["replicas"] = 3
+        world.api.put(constants.PLURAL_JOB, job)
+        await world.reconcile(constants.PLURAL_JOB, "j")
+        calls = len(world.api.calls)
+        await world.reconcile(constants.PLURAL_JOB, "j")  # nothing more to write
+        return calls
+
+    calls = run(main())
+    assert world.api.get(C, NS, "j")["spec"]["worker"]["replicas"] == 3
+    assert not [c for c in world.api.calls[calls:] if c[0] == "replace"]
