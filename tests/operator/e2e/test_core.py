@@ -138,7 +138,8 @@ def test_refused_pods_are_stalled_with_the_pod_security_message_and_compliant_on
     wait_ready(k, "daskcluster", "secure", timeout=300)
 
 
-def test_adapt_then_close_leaves_no_autoscaler_and_deleting_the_cluster_deletes_it(k):
+def test_adapt_then_close_leaves_no_autoscaler_and_deleting_the_cluster_deletes_it(k, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(k.target.kubeconfig))
     with KubeCluster(name="adaptive", namespace=k.namespace, n_workers=1, quiet=True) as cluster:
         cluster.adapt(minimum=1, maximum=2)
         scaler = k.get("daskautoscaler", "adaptive")
