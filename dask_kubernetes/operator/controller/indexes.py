@@ -9,6 +9,7 @@ never receives the cluster's other Pods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -16,62 +17,25 @@ import kopf
 from dask_kubernetes._structs import constants
 from dask_kubernetes.operator.controller import store
 
-_LABELLED = {constants.LABEL_CLUSTER_NAME: kopf.PRESENT}
+Entries = dict[tuple[str, str, str], dict[str, Any]]
 
-
-def _entries(kind: str, body: kopf.Body) -> dict[tuple[str, str, str], dict[str, Any]]:
-    obj = dict(body)
-    return {key: obj for key in store.index_keys(kind, obj)}
-
-
-@kopf.index("", "v1", "pods", id=store.index_name("pods"), labels=_LABELLED)
-def dask_index_pods(body: kopf.Body, **_: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Index Dask Pods by name and by cluster."""
-    return _entries("pods", body)
-
-
-@kopf.index("", "v1", "services", id=store.index_name("services"), labels=_LABELLED)
-def dask_index_services(body: kopf.Body, **_: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Index Dask Services by name and by cluster."""
-    return _entries("services", body)
-
-
-@kopf.index(
-    constants.GROUP,
-    constants.VERSION,
-    constants.PLURAL_CLUSTER,
-    id=store.index_name(constants.PLURAL_CLUSTER),
+# (API group, version, plural, label filter) of every kind the store serves.
+INDEXED: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
+    ("", "v1", "pods", {constants.LABEL_CLUSTER_NAME: kopf.PRESENT}),
+    ("", "v1", "services", {constants.LABEL_CLUSTER_NAME: kopf.PRESENT}),
+    *((constants.GROUP, constants.VERSION, plural, None) for plural in constants.PLURALS),
 )
-def dask_index_daskclusters(body: kopf.Body, **_: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Index DaskClusters by name."""
-    return _entries(constants.PLURAL_CLUSTER, body)
 
 
-@kopf.index(
-    constants.GROUP,
-    constants.VERSION,
-    constants.PLURAL_WORKER_GROUP,
-    id=store.index_name(constants.PLURAL_WORKER_GROUP),
-)
-def dask_index_daskworkergroups(body: kopf.Body, **_: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Index DaskWorkerGroups by name and by cluster."""
-    return _entries(constants.PLURAL_WORKER_GROUP, body)
+def _indexer(kind: str) -> Callable[..., Entries]:
+    def index(body: kopf.Body, **_: Any) -> Entries:
+        obj = dict(body)
+        return {key: obj for key in store.index_keys(kind, obj)}
+
+    index.__name__ = index.__qualname__ = store.index_name(kind)
+    index.__doc__ = f"Index {kind} by name (and by cluster where they belong to one)."
+    return index
 
 
-@kopf.index(
-    constants.GROUP, constants.VERSION, constants.PLURAL_JOB, id=store.index_name(constants.PLURAL_JOB)
-)
-def dask_index_daskjobs(body: kopf.Body, **_: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Index DaskJobs by name."""
-    return _entries(constants.PLURAL_JOB, body)
-
-
-@kopf.index(
-    constants.GROUP,
-    constants.VERSION,
-    constants.PLURAL_AUTOSCALER,
-    id=store.index_name(constants.PLURAL_AUTOSCALER),
-)
-def dask_index_daskautoscalers(body: kopf.Body, **_: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Index DaskAutoscalers by name and by cluster."""
-    return _entries(constants.PLURAL_AUTOSCALER, body)
+for _group, _version, _plural, _labels in INDEXED:
+    kopf.index(_group, _version, _plural, id=store.index_name(_plural), labels=_labels)(_indexer(_plural))

@@ -127,3 +127,14 @@ def operator_pods(k: Kubectl) -> list[str]:
         "name",
     ).stdout
     return [line.split("/", 1)[1] for line in out.split()]
+
+
+def wait_condition(k: Kubectl, kind: str, name: str, type_: str, timeout: float = 240) -> dict[str, Any]:
+    """Wait until an object's condition ``type_`` is True; return the object."""
+
+    def check() -> dict[str, Any] | None:
+        obj = k.get(kind, name)
+        cond = condition(obj, type_)
+        return obj if cond and cond["status"] == "True" else None
+
+    return wait_for(check, timeout=timeout, what=f"{kind}/{name} {type_}=True")

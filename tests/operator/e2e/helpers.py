@@ -150,3 +150,12 @@ def kill_9(pod_name: str) -> int:
             os.kill(pid, signal.SIGKILL)
             killed += 1
     return killed
+
+
+def operator_restarts(k: Kubectl) -> int:
+    """Container restarts of all the operator's Pods."""
+    selector = "app.kubernetes.io/name=dask-kubernetes-operator"
+    pods = json.loads(operator_kubectl(k, "get", "pods", "-l", selector, "-o", "json").stdout)["items"]
+    return sum(
+        int(s.get("restartCount") or 0) for p in pods for s in p["status"].get("containerStatuses") or []
+    )

@@ -7,7 +7,15 @@ import json
 
 from dask_kubernetes.operator import KubeCluster
 from dask_kubernetes.testing.install import wait_for
-from tests.operator.e2e.conftest import condition, example, is_ready, operator_pods, wait_ready, worker_pods
+from tests.operator.e2e.conftest import (
+    condition,
+    example,
+    is_ready,
+    operator_pods,
+    wait_condition,
+    wait_ready,
+    worker_pods,
+)
 from tests.operator.e2e.helpers import (
     DEPLOYMENT,
     Data,
@@ -17,6 +25,7 @@ from tests.operator.e2e.helpers import (
     operator_env,
     operator_kubectl,
     operator_replicas,
+    operator_restarts,
     retirements,
     scheduler_client,
 )
@@ -27,24 +36,13 @@ def _converged(k, group, n):
     return is_ready(obj) and obj["status"]["readyReplicas"] == n and len(group_pod_names(k, group)) == n
 
 
-def _restarts(k):
-    pods = json.loads(
-        operator_kubectl(
-            k, "get", "pods", "-l", "app.kubernetes.io/name=dask-kubernetes-operator", "-o", "json"
-        ).stdout
-    )["items"]
-    return sum(
-        int(s.get("restartCount") or 0) for p in pods for s in p["status"].get("containerStatuses") or []
-    )
-
-
 def test_operator_killed_between_retire_and_delete_retires_each_worker_once(k):
     (cluster,) = example("cluster.yaml")
     cluster["spec"]["worker"]["replicas"] = 5
     k.apply(cluster)
     wait_ready(k, "daskcluster", "simple", timeout=300)
     with operator_replicas(k, 1), operator_env(k, DASK_OPERATOR_FAULT_POINTS="after-retire"):
-        restarts = _restarts(k)
+        restarts = operator_restarts(k)
         with scheduler_client(k, "simple") as client:
             client.wait_for_workers(5, timeout=240)
             data = Data(client)
@@ -54,7 +52,7 @@ def test_operator_killed_between_retire_and_delete_retires_each_worker_once(k):
             retired = retirements(client)
             assert data.lost() == 0
             assert data.intact()
-        assert _restarts(k) > restarts, "the fault point killed the operator (kill -9) once"
+        assert operator_restarts(k) > restarts, "the fault point killed the operator (kill -9) once"
     assert len(retired) == 3 and len(set(retired)) == 3, retired
     assert set(retired).isdisjoint(group_pod_names(k, "simple-default"))
 
@@ -108,13 +106,7 @@ def test_refused_pods_are_stalled_with_the_pod_security_message_and_compliant_on
     k.target.kubectl("label", "namespace", k.namespace, "pod-security.kubernetes.io/enforce=restricted")
     (cluster,) = example("cluster.yaml")
     k.apply(cluster)
-
-    def stalled():
-        obj = k.get("daskcluster", "simple")
-        cond = condition(obj, "Stalled")
-        return obj if cond and cond["status"] == "True" else None
-
-    obj = wait_for(stalled, timeout=120, what="Stalled=True")
+    obj = wait_condition(k, "daskcluster", "simple", "Stalled", timeout=120)
     assert "PodSecurity" in condition(obj, "Stalled")["message"]
     yaml_out = k("get", "daskcluster", "simple", "-o", "yaml").stdout
     assert "violates PodSecurity" in yaml_out

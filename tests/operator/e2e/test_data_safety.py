@@ -6,7 +6,14 @@ import copy
 
 from dask_kubernetes.testing.install import wait_for
 from tests.operator.e2e.conftest import example, is_ready, wait_ready
-from tests.operator.e2e.helpers import Data, count_retirements, group_pod_names, retirements, scheduler_client
+from tests.operator.e2e.helpers import (
+    Data,
+    count_retirements,
+    group_pod_names,
+    operator_restarts,
+    retirements,
+    scheduler_client,
+)
 
 
 def _converged(k, group, n):
@@ -102,24 +109,9 @@ def test_lifo_with_a_warning_when_the_scheduler_is_unreachable(k):
     ]
     k.apply(cluster)
     wait_ready(k, "daskcluster", "simple", timeout=300)
-    operator_restarts = _operator_restarts(k)
+    restarts = operator_restarts(k)
     k("scale", "daskworkergroup", "simple-default", "--replicas=1")
     wait_for(lambda: _converged(k, "simple-default", 1), timeout=300, what="1 worker")
     events = k("get", "events", "--field-selector", "involvedObject.name=simple-default").stdout
     assert "ScaleDownWithoutRetire" in events and "data held on them may be lost" in events
-    assert _operator_restarts(k) == operator_restarts, "the operator did not crash"
-
-
-def _operator_restarts(k):
-    import json
-
-    from tests.operator.e2e.helpers import operator_kubectl
-
-    pods = json.loads(
-        operator_kubectl(
-            k, "get", "pods", "-l", "app.kubernetes.io/name=dask-kubernetes-operator", "-o", "json"
-        ).stdout
-    )["items"]
-    return sum(
-        int(s.get("restartCount") or 0) for p in pods for s in p["status"].get("containerStatuses") or []
-    )
+    assert operator_restarts(k) == restarts, "the operator did not crash"

@@ -10,7 +10,7 @@ from kubernetes import client, config, watch
 
 from dask_kubernetes.generator import yamlio
 from dask_kubernetes.testing.install import wait_for
-from tests.operator.e2e.conftest import condition, example, is_ready, wait_ready, worker_pods
+from tests.operator.e2e.conftest import condition, example, is_ready, wait_condition, wait_ready, worker_pods
 from tests.operator.e2e.helpers import Data, scheduler_client
 
 MANAGER = "argocd-controller"
@@ -203,13 +203,7 @@ def test_a_scheduler_that_cannot_start_is_stalled_after_the_deadline(k):
     cluster["spec"]["progressDeadlineSeconds"] = 20
     cluster["spec"]["scheduler"]["spec"]["containers"][0]["args"] = ["no-such-dask-scheduler"]
     ssa(k, cluster)
-
-    def stalled():
-        obj = k.get("daskcluster", "simple")
-        cond = condition(obj, "Stalled")
-        return obj if cond and cond["status"] == "True" else None
-
-    obj = wait_for(stalled, timeout=240, what="Stalled=True")
+    obj = wait_condition(k, "daskcluster", "simple", "Stalled")
     assert condition(obj, "Stalled")["reason"] == "ProgressDeadlineExceeded"
     assert "scheduler" in condition(obj, "Stalled")["message"]
 
@@ -221,13 +215,7 @@ def test_a_rollout_to_a_broken_worker_stalls_and_the_old_workers_still_compute(k
     wait_ready(k, "daskcluster", "simple")
     cluster["spec"]["worker"]["spec"]["containers"][0]["args"][0] = "no-such-dask-worker"
     ssa(k, cluster)
-
-    def stalled():
-        obj = k.get("daskworkergroup", "simple-default")
-        cond = condition(obj, "Stalled")
-        return obj if cond and cond["status"] == "True" else None
-
-    obj = wait_for(stalled, timeout=300, what="the group Stalled=True")
+    obj = wait_condition(k, "daskworkergroup", "simple-default", "Stalled", timeout=300)
     assert condition(obj, "Stalled")["reason"] == "ProgressDeadlineExceeded"
     assert condition(k.get("daskcluster", "simple"), "Stalled")["status"] == "True"
     with scheduler_client(k, "simple") as dask:

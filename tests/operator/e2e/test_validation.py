@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dask_kubernetes.testing.install import wait_for
-from tests.operator.e2e.conftest import condition, example
+from tests.operator.e2e.conftest import condition, example, wait_condition
 
 
 def test_54_character_name_is_refused_naming_the_rule(k):
@@ -20,13 +19,7 @@ def test_spec_the_schema_accepts_but_the_operator_cannot_use_is_stalled(k):
     (cluster,) = example("cluster.yaml")
     del cluster["spec"]["scheduler"]["service"]["ports"]
     k.apply(cluster)
-
-    def stalled():
-        obj = k.get("daskcluster", "simple")
-        cond = condition(obj, "Stalled")
-        return obj if cond and cond["status"] == "True" else None
-
-    obj = wait_for(stalled, timeout=120, what="Stalled=True")
+    obj = wait_condition(k, "daskcluster", "simple", "Stalled", timeout=120)
     assert obj["status"]["phase"] == "Error"
     message = condition(obj, "Stalled")["message"]
     assert "spec.scheduler.service" in message and "spec.ports" in message, message

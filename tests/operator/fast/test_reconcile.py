@@ -27,6 +27,16 @@ def group(world, name, cluster_name="c", n=2):
     return world.api.put(G, body)
 
 
+def job_body(name="j"):
+    return {
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "job": {"spec": {"containers": [{"name": "job", "image": "x", "args": ["python", "-c", "1"]}]}},
+            "cluster": {"spec": make_cluster_spec(name, n_workers=1)["spec"]},
+        },
+    }
+
+
 def condition(obj, type_):
     return next(c for c in obj["status"]["conditions"] if c["type"] == type_)
 
@@ -324,17 +334,7 @@ def test_autoscaler_is_adopted_by_its_cluster_and_scales_the_group(run, world):
 
 def test_job_creates_its_cluster_then_the_runner_and_records_the_end(run, world):
     async def main():
-        spec = make_cluster_spec("j", n_workers=1)["spec"]
-        job = {
-            "metadata": {"name": "j", "namespace": NS},
-            "spec": {
-                "job": {
-                    "spec": {"containers": [{"name": "job", "image": "x", "args": ["python", "-c", "1"]}]}
-                },
-                "cluster": {"spec": spec},
-            },
-        }
-        world.api.put(constants.PLURAL_JOB, job)
+        world.api.put(constants.PLURAL_JOB, job_body())
         await world.reconcile(constants.PLURAL_JOB, "j")
         cluster_made = world.api.get(C, NS, "j") is not None
         obj = world.api.get(C, NS, "j")
@@ -434,17 +434,7 @@ def test_a_scheduler_that_never_becomes_ready_stalls_after_the_deadline(run, wor
 
 def test_a_change_to_a_running_jobs_cluster_reaches_its_daskcluster(run, world):
     async def main():
-        spec = make_cluster_spec("j", n_workers=1)["spec"]
-        job = {
-            "metadata": {"name": "j", "namespace": NS},
-            "spec": {
-                "job": {
-                    "spec": {"containers": [{"name": "job", "image": "x", "args": ["python", "-c", "1"]}]}
-                },
-                "cluster": {"spec": spec},
-            },
-        }
-        world.api.put(constants.PLURAL_JOB, job)
+        world.api.put(constants.PLURAL_JOB, job_body())
         await world.reconcile(constants.PLURAL_JOB, "j")
         job = world.api.get(constants.PLURAL_JOB, NS, "j")
         job["spec"]["cluster"]["spec"]["worker"]["replicas"] = 3
