@@ -199,6 +199,9 @@ type podForward struct {
 // PortForward implements portforward.PortForwarder.
 func (f *podForward) PortForward(ctx context.Context, _, _ string, port int32, stream io.ReadWriteCloser) error {
 	defer stream.Close()
+	if f.pod.NetNS == "" && !f.pod.HostNetwork {
+		return fmt.Errorf("pod %s/%s has no network namespace yet", f.pod.Namespace, f.pod.Name)
+	}
 	conn, err := dialInNetns(f.pod.NetNS, int(port))
 	if err != nil {
 		return fmt.Errorf("failed to connect to localhost:%d inside the network namespace of pod %s/%s: %w",
