@@ -50,11 +50,9 @@ POD_VERBS = {"POST", "DELETE", "PATCH", "GET", "LIST"}
 
 def snapshot(plane: ControlPlane) -> Counter[tuple[str, str, str]]:
     """Return (verb, resource, subresource) -> requests so far."""
-    status, body = plane.get("/metrics")
-    if status != 200:
-        raise RuntimeError(f"/metrics answered {status}")
+    body = kubectl(plane, "get", "--raw", "/metrics")
     counts: Counter[tuple[str, str, str]] = Counter()
-    for line in body.decode().splitlines():
+    for line in body.splitlines():
         match = LINE.match(line)
         if not match:
             continue

@@ -60,9 +60,11 @@ async def admit(ctx: Context, owner: Mapping[str, Any], pod: Mapping[str, Any], 
     key = (meta["namespace"], f"{owner['kind']}/{meta['name']}", template)
     if ctx.admitted.get(key, 0) > ctx.clock():
         return
-    await refused_as(
-        f"Pod {pod['metadata']['name']}", ctx.kube.create_pod(meta["namespace"], pod, dry_run=True)
-    )
+    # A generated name: the Pod being replaced (the scheduler's) may still exist under the real one.
+    probe = {**pod, "metadata": {**pod["metadata"], "generateName": f"{pod['metadata']['name'][:50]}-"}}
+    del probe["metadata"]["name"]
+    what = f"Pod {pod['metadata']['name']}"
+    await refused_as(what, ctx.kube.create_pod(meta["namespace"], probe, dry_run=True))
     ctx.admitted[key] = ctx.clock() + ctx.settings.admission_recheck
 
 

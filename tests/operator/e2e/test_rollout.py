@@ -87,8 +87,10 @@ EDITS = {
         lambda p: p["spec"]["containers"][0]["image"] == "ghcr.io/dask/dask:2026.8.0",
     ),
     "env": (
-        lambda w: w["spec"]["containers"][0].setdefault("env", []).append({"name": "ROLLED", "value": "yes"}),
-        lambda p: _env(p).get("ROLLED") == "yes",
+        lambda w: (
+            w["spec"]["containers"][0].setdefault("env", []).append({"name": "ROLLED", "value": "rolled"})
+        ),
+        lambda p: _env(p).get("ROLLED") == "rolled",
     ),
     "resources": (
         lambda w: w["spec"]["containers"][0].update(resources={"requests": {"memory": "300Mi"}}),

@@ -199,13 +199,16 @@ class FakeApi:
     async def create_pod(
         self, namespace: str, body: Mapping[str, Any], *, dry_run: bool = False
     ) -> dict[str, Any] | None:
-        self.calls.append(("dry-run" if dry_run else "create", "pods", body["metadata"]["name"]))
+        name = body["metadata"].get("name") or body["metadata"]["generateName"] + "x1y2z"
+        self.calls.append(("dry-run" if dry_run else "create", "pods", name))
         if self.refuse_pods:
             raise api_error(403, self.refuse_pods)
+        if (namespace, name) in self.objects["pods"]:
+            if dry_run:  # the API server answers a dry run as it would the create
+                raise api_error(409, f'pods "{name}" already exists')
+            return None
         if dry_run:
             return copy.deepcopy(dict(body))
-        if (namespace, body["metadata"]["name"]) in self.objects["pods"]:
-            return None
         return self.put("pods", {**body, "status": {"phase": "Pending"}})
 
     async def delete_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
