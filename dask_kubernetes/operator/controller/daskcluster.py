@@ -236,7 +236,13 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     verdict = _verdict(scheduler_ready, replacing, group, desired)
     counts = {"phase": phase, "readyReplicas": ready_workers, "updatedReplicas": fields["updatedReplicas"]}
     now = ctx.clock()
-    since = progress.last_progress(cluster.get("status") or {}, counts, ready=verdict.ready, now=now)
+    since = progress.last_progress(
+        cluster.get("status") or {},
+        counts,
+        ready=verdict.ready,
+        generation=int(cluster["metadata"].get("generation") or 0),
+        now=now,
+    )
     limit = progress.deadline(cluster["spec"])
     group_stalled = _condition(group, conditions.STALLED)
     if not verdict.ready and group_stalled.get("status") == "True":

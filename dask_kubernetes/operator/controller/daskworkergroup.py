@@ -132,7 +132,13 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         "updatedReplicas": len(census.updated),
     }
     now = ctx.clock()
-    since = progress.last_progress(group.get("status") or {}, counts, ready=verdict.ready, now=now)
+    since = progress.last_progress(
+        group.get("status") or {},
+        counts,
+        ready=verdict.ready,
+        generation=int(group["metadata"].get("generation") or 0),
+        now=now,
+    )
     limit = progress.deadline(group["spec"])
     if not verdict.ready and now - since >= limit:
         problems = progress.pod_problems(census.active) or ["workers do not become Ready"]

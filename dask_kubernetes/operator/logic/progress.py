@@ -40,12 +40,21 @@ def deadline(spec: Mapping[str, Any]) -> int:
 
 
 def last_progress(
-    old_status: Mapping[str, Any], counts: Mapping[str, int], *, ready: bool, now: float
+    old_status: Mapping[str, Any], counts: Mapping[str, int], *, ready: bool, generation: int, now: float
 ) -> float:
-    """Return when progress was last made: now if Ready or if any count moved since the last status."""
+    """Return when progress was last made, without moving the time while nothing happens.
+
+    Progress is a new generation, any count that moved, becoming Ready, or losing
+    Ready (the deadline counts from then).  While an object stays Ready the time
+    stays put, so an idle resync writes nothing.
+    """
     since = parse_time(old_status.get("lastProgressTime"))
+    was_ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in old_status.get("conditions") or []
+    )
     moved = any(old_status.get(key) != value for key, value in counts.items())
-    if ready or moved or since is None:
+    new_spec = old_status.get("observedGeneration") != generation
+    if since is None or moved or new_spec or ready != was_ready:
         return now
     return since
 
