@@ -22,16 +22,19 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
         errors.append(FieldError("spec.job", "required field is missing", "FieldValueRequired"))
     else:
         pod = job.get("spec")
-        errors += common.pod_spec(pod, "spec.job.spec", role="runner")
         policy = pod.get("restartPolicy") if isinstance(pod, Mapping) else None
+        runner: list[FieldError] = []
         if policy is not None and policy not in RUNNER_RESTART_POLICIES:
-            errors.append(
+            runner.append(
                 FieldError(
                     "spec.job.spec.restartPolicy",
                     f"must be OnFailure or Never, got {policy!r}: an always-restarting runner never ends",
                     "FieldValueNotSupported",
                 )
             )
+        named = {error.path for error in runner}
+        errors += [e for e in common.pod_spec(pod, "spec.job.spec", role="runner") if e.path not in named]
+        errors += runner
     cluster = spec.get("cluster")
     if not isinstance(cluster, Mapping) or not isinstance(cluster.get("spec"), Mapping):
         errors.append(FieldError("spec.cluster.spec", "required field is missing", "FieldValueRequired"))
