@@ -18,7 +18,7 @@ from dask_kubernetes.validation.errors import FieldError
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
-CONTAINER_RESTART_POLICIES = ("Always", "OnFailure", "Never")
+CONTAINER_RESTART_POLICIES = ("Always", "Never", "OnFailure")
 MOUNT_PROPAGATIONS = ("Bidirectional", "HostToContainer", "None")
 HTTP_SCHEMES = ("HTTP", "HTTPS")
 ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef", "fileKeyRef")
@@ -32,6 +32,8 @@ PROBE_COUNTS = (
     "failureThreshold",
 )
 STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage", "storage")
+CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+DEFAULT_GRACE_PERIOD = 30
 _QUANTITY_HINT = "must be a Kubernetes quantity such as 500m, 2 or 4Gi"
 
 
@@ -166,10 +168,13 @@ def _quantities(values: Any, path: str) -> tuple[dict[str, tuple[Any, Any]], lis
     for name, raw in values.items():
         where = f"{path}[{name}]"
         name = str(name)
-        if "/" not in name and name not in STANDARD_RESOURCES and not name.startswith("hugepages-"):
-            errors.append(kf.invalid(where, name, "must be a standard resource type or fully qualified"))
-        else:
+        if "/" in name:
             errors += kf.each(where, name, kf.qualified_name(name))
+        elif not name.startswith("hugepages-"):
+            if name not in STANDARD_RESOURCES:
+                errors.append(kf.invalid(where, name, "must be a standard resource type or fully qualified"))
+            if name not in CONTAINER_RESOURCES:
+                errors.append(kf.invalid(where, name, "must be a standard resource for containers"))
         value = quantity.parse(raw)
         if value is None:
             errors.append(FieldError(where, f"{_QUANTITY_HINT}, got {raw!r}"))
@@ -192,6 +197,10 @@ def resources(container: Mapping[str, Any], path: str) -> list[FieldError]:
     requests, errors = _quantities(section.get("requests"), f"{where}.requests")
     limits, limit_errors = _quantities(section.get("limits"), f"{where}.limits")
     errors += limit_errors
+    if any(name.startswith("hugepages-") for name in (*requests, *limits)) and not any(
+        name in ("cpu", "memory") for name in (*requests, *limits)
+    ):
+        errors.append(kf.forbidden(where, "HugePages require cpu or memory"))
     for name, (request, written) in requests.items():
         field = f"{where}.requests[{name}]"
         if name in limits:
@@ -206,12 +215,14 @@ def resources(container: Mapping[str, Any], path: str) -> list[FieldError]:
                 )
         elif _extended(name):
             errors.append(
-                kf.forbidden(f"{where}.limits", "Limit must be set for non overcommitable resources")
+                kf.required(f"{where}.limits", "Limit must be set for non overcommitable resources")
             )
     return errors
 
 
-def _handler(handler: Mapping[str, Any], path: str, names: tuple[str, ...]) -> list[FieldError]:
+def _handler(
+    handler: Mapping[str, Any], path: str, names: tuple[str, ...], grace: int = DEFAULT_GRACE_PERIOD
+) -> list[FieldError]:
     """Exactly one handler, with a valid port and scheme where it has them."""
     chosen = [name for name in names if handler.get(name) is not None]
     if not chosen:
@@ -228,11 +239,18 @@ def _handler(handler: Mapping[str, Any], path: str, names: tuple[str, ...]) -> l
     if kind == "httpGet":
         errors += kf.one_of(f"{path}.httpGet.scheme", body.get("scheme"), HTTP_SCHEMES)
     if kind == "grpc":
-        errors += kf.port_number(f"{path}.grpc.port", body.get("port"))
+        port = body.get("port")
+        if not kf.is_int(port) or not 1 <= port <= 65535:
+            errors.append(kf.invalid(f"{path}.grpc.port", port, kf.PORT_RANGE_MSG))
+    if kind == "sleep":
+        seconds = body.get("seconds")
+        if kf.is_int(seconds) and not 0 <= seconds <= grace:
+            detail = f"must be non-negative and less than terminationGracePeriodSeconds ({grace})"
+            errors.append(kf.invalid(f"{path}.sleep", seconds, detail))
     return errors
 
 
-def probes(container: Mapping[str, Any], path: str) -> list[FieldError]:
+def probes(container: Mapping[str, Any], path: str, grace: int = DEFAULT_GRACE_PERIOD) -> list[FieldError]:
     """Liveness, readiness and startup probes: one handler, counts that make sense."""
     errors: list[FieldError] = []
     for name in ("livenessProbe", "readinessProbe", "startupProbe"):
@@ -246,21 +264,27 @@ def probes(container: Mapping[str, Any], path: str) -> list[FieldError]:
         success = probe.get("successThreshold")
         if name != "readinessProbe" and kf.is_int(success) and success > 1:
             errors.append(kf.invalid(f"{where}.successThreshold", success, "must be 1"))
-        grace = probe.get("terminationGracePeriodSeconds")
-        if kf.is_int(grace) and grace <= 0:
+        probe_grace = probe.get("terminationGracePeriodSeconds")
+        if kf.is_int(probe_grace) and probe_grace <= 0:
             errors.append(
-                kf.invalid(f"{where}.terminationGracePeriodSeconds", grace, "must be greater than 0")
+                kf.invalid(f"{where}.terminationGracePeriodSeconds", probe_grace, "must be greater than 0")
             )
     hooks = container.get("lifecycle")
     if isinstance(hooks, Mapping):
         for name in ("postStart", "preStop"):
             if isinstance(hooks.get(name), Mapping):
-                errors += _handler(hooks[name], f"{path}.lifecycle.{name}", HOOK_HANDLERS)
+                errors += _handler(hooks[name], f"{path}.lifecycle.{name}", HOOK_HANDLERS, grace)
     return errors
 
 
-def validate_container(container: Mapping[str, Any], path: str, volumes: set[str]) -> list[FieldError]:
-    """Everything Kubernetes checks statically on one container, except its name's uniqueness."""
+def validate_container(
+    container: Mapping[str, Any], path: str, volumes: set[str], grace: int = DEFAULT_GRACE_PERIOD
+) -> list[FieldError]:
+    """Everything Kubernetes checks statically on one container, except its name's uniqueness.
+
+    ``volumes`` are the names mounts may refer to; ``grace`` is the Pod's
+    terminationGracePeriodSeconds, which bounds a ``sleep`` hook.
+    """
     errors: list[FieldError] = []
     name = container.get("name")
     if not isinstance(name, str) or not name:
@@ -283,5 +307,5 @@ def validate_container(container: Mapping[str, Any], path: str, volumes: set[str
     errors += env(container, path)
     errors += volume_mounts(container, path, volumes)
     errors += resources(container, path)
-    errors += probes(container, path)
+    errors += probes(container, path, grace)
     return errors

@@ -171,10 +171,13 @@ def validate_pod_spec(spec: Any, path: str) -> list[FieldError]:
     if not containers.mapping_items(spec.get("containers")):
         errors.append(kf.required(f"{path}.containers"))
     seen: set[str] = set()
+    grace = spec.get("terminationGracePeriodSeconds")
+    if not kf.is_int(grace) or grace < 0:
+        grace = containers.DEFAULT_GRACE_PERIOD
     for field in ("initContainers", "containers"):
         for i, container in containers.mapping_items(spec.get(field)):
             where = f"{path}.{field}[{i}]"
-            errors += containers.validate_container(container, where, names)
+            errors += containers.validate_container(container, where, names, grace)
             name = container.get("name")
             if isinstance(name, str) and name:
                 if name in seen:

@@ -268,6 +268,85 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], list[tuple[str, str]]]]
             )
         ],
     ),
+    "container-restart-policy-unknown": (
+        _container(restartPolicy="Sometimes"),
+        [
+            (
+                f"{C}.restartPolicy",
+                'Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"',
+            )
+        ],
+    ),
+    "valid-init-container-restart-policy": (
+        _pod(initContainers=[{"name": "init", "image": IMAGE, "restartPolicy": "OnFailure"}]),
+        [],
+    ),
+    "host-network-port-mismatch": (
+        lambda spec: (
+            _pod(hostNetwork=True)(spec),
+            _container(ports=[{"containerPort": 80, "hostPort": 81}])(spec),
+        ),
+        [
+            (
+                f"{C}.ports[0].hostPort",
+                "Invalid value: 81: must match `containerPort` when `hostNetwork` is true",
+            )
+        ],
+    ),
+    "resource-name-not-qualified": (
+        _container(resources={"limits": {"gpu": "1"}}),
+        [
+            (
+                f"{C}.resources.limits[gpu]",
+                'Invalid value: "gpu": must be a standard resource type or fully qualified',
+            ),
+            (
+                f"{C}.resources.limits[gpu]",
+                'Invalid value: "gpu": must be a standard resource for containers',
+            ),
+        ],
+    ),
+    "extended-resource-fraction": (
+        _container(resources={"limits": {"example.com/gpu": "500m"}}),
+        [(f"{C}.resources.limits[example.com/gpu]", 'Invalid value: "500m": must be an integer')],
+    ),
+    "extended-resource-without-limit": (
+        _container(resources={"requests": {"example.com/gpu": "1"}}),
+        [(f"{C}.resources.limits", "Required value: Limit must be set for non overcommitable resources")],
+    ),
+    "hugepages-without-cpu-or-memory": (
+        _container(resources={"requests": {"hugepages-2Mi": "2Mi"}, "limits": {"hugepages-2Mi": "2Mi"}}),
+        [(f"{C}.resources", "Forbidden: HugePages require cpu or memory")],
+    ),
+    "grpc-probe-port-zero": (
+        _container(livenessProbe={"grpc": {"port": 0}}),
+        [(f"{C}.livenessProbe.grpc.port", f"Invalid value: 0: {RANGE}")],
+    ),
+    "pre-stop-sleep-past-grace-period": (
+        _container(lifecycle={"preStop": {"sleep": {"seconds": 31}}}),
+        [
+            (
+                f"{C}.lifecycle.preStop.sleep",
+                "Invalid value: 31: must be non-negative and less than terminationGracePeriodSeconds (30)",
+            )
+        ],
+    ),
+    "config-map-key-with-space": (
+        _container(env=[{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "a b"}}}]),
+        [
+            (
+                f"{C}.env[0].valueFrom.configMapKeyRef.key",
+                'Invalid value: "a b": '
+                "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+                "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
+                "'[-._a-zA-Z0-9]+')",
+            )
+        ],
+    ),
+    "container-name-too-long": (
+        _container(name="w" * 64),
+        [(f"{C}.name", f'Invalid value: "{"w" * 64}": must be no more than 63 characters')],
+    ),
     "service-account-name-not-a-subdomain": (
         _pod(serviceAccountName="Bad_Account"),
         [
