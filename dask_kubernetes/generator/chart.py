@@ -20,10 +20,31 @@ def _guard(text: str, where: str) -> str:
     return text
 
 
+def _chart_values(node: Any, swapped: dict[str, str]) -> Any:
+    """Swap each ``{chartValue: crds.x}`` node of a schema for a placeholder word.
+
+    After the YAML dump (and the guard against ``{{``), each placeholder becomes
+    ``{{ .Values.crds.x | int }}``, so a chart value (``crds.maxReplicas``) can set
+    a number in the CRD's schema; the overlays, rendered from the chart, get its default.
+    """
+    if isinstance(node, dict):
+        if set(node) == {"chartValue"}:
+            placeholder = f"GENERATED_CHART_VALUE_{len(swapped)}"
+            swapped[placeholder] = f"{{{{ .Values.{node['chartValue']} | int }}}}"
+            return placeholder
+        return {key: _chart_values(value, swapped) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_chart_values(item, swapped) for item in node]
+    return node
+
+
 def crd_template(crd: dict[str, Any]) -> str:
     """Wrap a CRD in the chart's ``crds.enabled`` switch, with keep and sync-wave annotations."""
     name = crd["metadata"]["name"]
-    spec = _guard(yamlio.dump({"spec": crd["spec"]}), name)
+    swapped: dict[str, str] = {}
+    spec = _guard(yamlio.dump({"spec": _chart_values(crd["spec"], swapped)}), name)
+    for placeholder, value in swapped.items():
+        spec = spec.replace(placeholder, value)
     return (
         GENERATED_HEADER
         + "{{- if .Values.crds.enabled }}\n"

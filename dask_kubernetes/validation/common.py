@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dask_kubernetes._structs import constants
-from dask_kubernetes.validation import resources
+from dask_kubernetes.validation import podspec
 from dask_kubernetes.validation.errors import FieldError
 
 _DNS_LABEL = re.compile(constants.DNS1123_LABEL_PATTERN)
@@ -45,8 +45,9 @@ def pod_spec(spec: Any, path: str, *, role: str) -> list[FieldError]:
     """Check what a PodSpec of ours needs beyond its schema.
 
     At least one container; every container named (uniquely, init containers
-    included) and with an image, since the Pod could not be created otherwise; and
-    resource requests no larger than their limits (see :mod:`.resources`).
+    included) and with an image, in words that say which Pod of the cluster needs it;
+    then everything else the API server's Pod validation checks statically (see
+    :mod:`.podspec`), on fields those first checks did not already name.
     """
     if not isinstance(spec, Mapping):
         return [FieldError(path, f"the {role} PodSpec is missing", "FieldValueRequired")]
@@ -88,8 +89,8 @@ def pod_spec(spec: Any, path: str, *, role: str) -> list[FieldError]:
                         "FieldValueRequired",
                     )
                 )
-            errors += resources.requests_within_limits(container.get("resources"), f"{where}.resources")
-    return errors
+    named = {error.path for error in errors}
+    return errors + [error for error in podspec.validate_pod_spec(spec, path) if error.path not in named]
 
 
 def metadata_name(obj: Mapping[str, Any]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common
+from dask_kubernetes.validation import common, ratchet
 from dask_kubernetes.validation.errors import FieldError
 
 
@@ -31,8 +31,8 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Check an updated DaskAutoscaler: as on create, and it stays with its cluster."""
-    return validate(obj) + common.immutable(
+    """Check an updated DaskAutoscaler: the create rules on changed fields, and it stays with its cluster."""
+    return ratchet.validate_changed(validate, obj, old) + common.immutable(
         obj, old, "spec.cluster", "create a new DaskAutoscaler to scale another cluster"
     )
 

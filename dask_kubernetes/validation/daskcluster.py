@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common, practices
+from dask_kubernetes.validation import common, practices, ratchet
 from dask_kubernetes.validation.errors import FieldError
 
 
@@ -63,8 +63,8 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Check an updated DaskCluster: every field of a cluster may change, so as on create."""
-    return validate(obj)
+    """Check an updated DaskCluster: the create rules, on the fields the update changed (ratcheting)."""
+    return ratchet.validate_changed(validate, obj, old)
 
 
 def warnings(obj: Mapping[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common, practices
+from dask_kubernetes.validation import common, practices, ratchet
 from dask_kubernetes.validation.daskcluster import cluster_spec_warnings, validate_cluster_spec
 from dask_kubernetes.validation.errors import FieldError
 
@@ -22,16 +22,19 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
         errors.append(FieldError("spec.job", "required field is missing", "FieldValueRequired"))
     else:
         pod = job.get("spec")
-        errors += common.pod_spec(pod, "spec.job.spec", role="runner")
         policy = pod.get("restartPolicy") if isinstance(pod, Mapping) else None
+        runner: list[FieldError] = []
         if policy is not None and policy not in RUNNER_RESTART_POLICIES:
-            errors.append(
+            runner.append(
                 FieldError(
                     "spec.job.spec.restartPolicy",
                     f"must be OnFailure or Never, got {policy!r}: an always-restarting runner never ends",
                     "FieldValueNotSupported",
                 )
             )
+        named = {error.path for error in runner}
+        errors += [e for e in common.pod_spec(pod, "spec.job.spec", role="runner") if e.path not in named]
+        errors += runner
     cluster = spec.get("cluster")
     if not isinstance(cluster, Mapping) or not isinstance(cluster.get("spec"), Mapping):
         errors.append(FieldError("spec.cluster.spec", "required field is missing", "FieldValueRequired"))
@@ -41,15 +44,16 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Check an updated DaskJob: as on create, and its runner cannot change once made.
+    """Check an updated DaskJob: the create rules on changed fields, and its runner cannot change once made.
 
     The runner Pod is created once, like a Job's Pod template; an edit would be
     silently ignored, so it is refused instead.
     """
+    errors = ratchet.validate_changed(validate, obj, old)
     if _runner(obj) == _runner(old):
-        return validate(obj)
+        return errors
     return [
-        *validate(obj),
+        *errors,
         FieldError(
             "spec.job",
             "field is immutable: the runner Pod is created once; "

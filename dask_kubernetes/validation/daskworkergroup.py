@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common, practices
+from dask_kubernetes.validation import common, practices, ratchet
 from dask_kubernetes.validation.errors import FieldError
 
 
@@ -26,8 +26,8 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Check an updated DaskWorkerGroup: as on create, and it cannot move to another cluster."""
-    return validate(obj) + common.immutable(
+    """Check an updated DaskWorkerGroup: the create rules on changed fields, and it stays with its cluster."""
+    return ratchet.validate_changed(validate, obj, old) + common.immutable(
         obj, old, "spec.cluster", "create a new worker group to join another cluster"
     )
 

@@ -65,7 +65,7 @@ def validate(plural: str, obj: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_update(plural: str, obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Validate an update of ``old`` into ``obj``: the create rules plus immutable fields."""
+    """Validate an update of ``old`` into ``obj``: create rules on changed fields, and immutable fields."""
     return _unique_sorted(RULES[plural].validate_update(obj, old))
 
 

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from dask_kubernetes.settings import Settings
-from dask_kubernetes.webhooks import reviews
+from dask_kubernetes.webhooks import body, reviews
 from dask_kubernetes.webhooks.kube import ClusterLookup, KubeClient, NoLookup
 from dask_kubernetes.webhooks.metrics import Metrics
 from dask_kubernetes.webhooks.routes import health, mutate, validate
@@ -53,6 +53,21 @@ async def _malformed(request: Request, exc: Exception) -> JSONResponse:
 
 async def _bad_review(request: Request, exc: Exception) -> JSONResponse:
     return _bad_request(request, f"malformed AdmissionReview: {exc}")
+
+
+async def _bad_length(request: Request, exc: Exception) -> JSONResponse:
+    return _bad_request(request, str(exc))
+
+
+async def _too_large(request: Request, exc: Exception) -> JSONResponse:
+    """413 without reading the rest; ``Connection: close`` tells the client not to send it either."""
+    route = request.url.path.strip("/") or "root"
+    request.app.state.metrics.bad_requests.labels(route).inc()
+    return JSONResponse(
+        status_code=413,
+        content={"code": 413, "reason": "RequestEntityTooLarge", "message": str(exc)},
+        headers={"Connection": "close"},
+    )
 
 
 def _lifespan(
@@ -112,6 +127,8 @@ def create_app(
     app.state.webhook = WebhookState(kube=kube or NoLookup())
     app.add_exception_handler(RequestValidationError, _malformed)
     app.add_exception_handler(reviews.BadReview, _bad_review)
+    app.add_exception_handler(body.BadLength, _bad_length)
+    app.add_exception_handler(body.BodyTooLarge, _too_large)
     app.include_router(validate.router)
     app.include_router(mutate.router)
     app.include_router(health.router)

@@ -14,15 +14,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from dask_kubernetes.settings import Settings
+from dask_kubernetes.webhooks.body import read_limited
 from dask_kubernetes.webhooks.kube import ClusterLookup
 from dask_kubernetes.webhooks.metrics import Metrics
-from dask_kubernetes.webhooks.reviews import AdmissionReview, parse
+from dask_kubernetes.webhooks.reviews import MAX_BODY_BYTES, AdmissionReview, parse
 from dask_kubernetes.webhooks.state import WebhookState
 
 
 async def read_review(request: Request) -> AdmissionReview:
-    """Parse the body as an AdmissionReview; a bad one raises ``BadReview`` (answered 400)."""
-    return parse(await request.body())
+    """Parse the body as an AdmissionReview; a bad one raises ``BadReview`` (answered 400).
+
+    The body is read with a limit (see :mod:`.body`): a larger one raises
+    ``BodyTooLarge`` (answered 413) before it is buffered.
+    """
+    return parse(await read_limited(request, MAX_BODY_BYTES))
 
 
 async def get_settings(request: Request) -> Settings:

@@ -94,6 +94,38 @@ def test_crds_can_be_left_out_or_not_kept(helm):
         assert "helm.sh/resource-policy" not in crd["metadata"].get("annotations", {})
 
 
+def _replica_maximums(objs):
+    """The schema maximum of every worker count: each group's replicas and the autoscaler's maximum."""
+    found = {}
+    for crd in by_kind(objs, "CustomResourceDefinition"):
+        spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        kind = crd["spec"]["names"]["kind"]
+        if kind == "DaskAutoscaler":
+            found[kind] = spec["maximum"]["maximum"]
+        elif kind == "DaskJob":
+            found[kind] = spec["cluster"]["properties"]["spec"]["properties"]["worker"]["properties"][
+                "replicas"
+            ]["maximum"]
+        else:
+            found[kind] = spec["worker"]["properties"]["replicas"]["maximum"]
+    return found
+
+
+def test_replicas_have_a_schema_maximum_that_a_value_raises(helm):
+    _, objs = template(helm)
+    assert set(_replica_maximums(objs).values()) == {10000}
+    assert len(_replica_maximums(objs)) == 4
+    _, objs = template(helm, "--set", "crds.maxReplicas=50000")
+    assert set(_replica_maximums(objs).values()) == {50000}
+
+
+@pytest.mark.parametrize("value", ["0", "lots"], ids=["zero", "not-a-number"])
+def test_max_replicas_must_be_a_positive_integer(helm, value):
+    proc, _ = template(helm, "--set", f"crds.maxReplicas={value}")
+    assert proc.returncode != 0
+    assert "maxReplicas" in proc.stderr
+
+
 def test_single_namespace_install_from_the_seed(helm):
     _, objs = template(helm, "--set", "rbac.cluster=false", "--set", "kopfArgs={--namespace=my-namespace}")
     objs = operator_objs(objs)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from dask_kubernetes.validation import registry
+from dask_kubernetes.webhooks.reviews import MAX_BODY_BYTES
 from tests.webhooks.conftest import example, response_of, review
 
 
@@ -75,10 +76,42 @@ def test_the_content_type_does_not_matter(client):
     assert response_of(response)["allowed"] is True
 
 
-def test_a_huge_body_is_refused_without_being_parsed(client):
-    response = client.post("/validate", content=b" " * (8 * 1024 * 1024 + 1))
+def _chunks(total: int, size: int = 1024 * 1024):
+    """A body without Content-Length: the client sends it chunked."""
+    sent = 0
+    while sent < total:
+        yield b" " * min(size, total - sent)
+        sent += size
+
+
+@pytest.mark.parametrize("route", ["/validate", "/mutate"])
+@pytest.mark.parametrize(
+    "content",
+    [lambda: b" " * (MAX_BODY_BYTES + 1), lambda: _chunks(MAX_BODY_BYTES + 1)],
+    ids=["content-length", "chunked"],
+)
+def test_a_body_over_the_limit_is_refused_with_413(client, route, content):
+    response = client.post(route, content=content())
+    assert response.status_code == 413
+    payload = response.json()
+    assert payload == {
+        "code": 413,
+        "reason": "RequestEntityTooLarge",
+        "message": payload["message"],
+    }
+    assert f"larger than the webhook accepts ({MAX_BODY_BYTES} bytes)" in payload["message"]
+
+
+def test_a_body_at_the_limit_is_read(client):
+    body = json.dumps(review(example("autoscaler.yaml"))).encode()
+    padded = body + b" " * (MAX_BODY_BYTES - len(body))
+    assert response_of(client.post("/validate", content=padded))["allowed"]
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400(client):
+    response = client.post("/validate", content=b"{}", headers={"content-length": "lots"})
     assert response.status_code == 400
-    assert "larger than" in response.json()["message"]
+    assert "Content-Length 'lots' is not a number of bytes" in response.json()["message"]
 
 
 def test_a_failure_while_validating_refuses_without_a_500(client, monkeypatch):

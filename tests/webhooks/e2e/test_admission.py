@@ -55,8 +55,29 @@ def _job_bad_quantity():
     return obj
 
 
+def _worker_container_with(**fields):
+    def make():
+        obj = _cluster()
+        _worker(obj).update(fields)
+        return obj
+
+    return make
+
+
 # Each passes the CRD schema and its CEL rules, so only the webhook can refuse it.
 INVALID = {
+    "cluster-container-port-out-of-range": (
+        _worker_container_with(ports=[{"containerPort": 99999}]),
+        "spec.worker.spec.containers[0].ports[0].containerPort",
+    ),
+    "cluster-env-name-with-equals": (
+        _worker_container_with(env=[{"name": "1 bad=x", "value": "1"}]),
+        "spec.worker.spec.containers[0].env[0].name",
+    ),
+    "cluster-mount-of-undefined-volume": (
+        _worker_container_with(volumeMounts=[{"name": "data", "mountPath": "/data"}]),
+        "spec.worker.spec.containers[0].volumeMounts[0].name",
+    ),
     "cluster-requests-over-limits": (
         lambda: _requests_over_limits(_cluster()),
         "spec.worker.spec.containers[0].resources.requests[cpu]",

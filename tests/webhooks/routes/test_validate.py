@@ -105,7 +105,7 @@ CLUSTER_DENIALS = {
         [
             (
                 "spec.worker.spec.containers[0].resources.requests[cpu]",
-                "must be less than or equal to the cpu limit (4 > 2)",
+                'Invalid value: "4": must be less than or equal to cpu limit of 2',
             )
         ],
     ),
@@ -114,7 +114,7 @@ CLUSTER_DENIALS = {
         [
             (
                 "spec.worker.spec.containers[0].resources.requests[memory]",
-                "must be less than or equal to the memory limit (8Gi > 6G)",
+                'Invalid value: "8Gi": must be less than or equal to memory limit of 6G',
             )
         ],
     ),
@@ -174,7 +174,7 @@ def test_a_denial_is_422_invalid_worded_like_the_api_server(client):
     assert status["message"] == (
         'DaskCluster.kubernetes.dask.org "simple" is invalid: '
         "spec.worker.spec.containers[0].resources.requests[cpu]: "
-        "must be less than or equal to the cpu limit (4 > 2)"
+        'Invalid value: "4": must be less than or equal to cpu limit of 2'
     )
     details = status["details"]
     assert (details["kind"], details["group"], details["name"]) == (
@@ -199,7 +199,7 @@ def test_every_wrong_field_is_reported_at_once(client):
         ),
         (
             "spec.worker.spec.containers[0].resources.requests[cpu]",
-            "must be less than or equal to the cpu limit (4 > 2)",
+            'Invalid value: "4": must be less than or equal to cpu limit of 2',
         ),
     ]
     assert response["status"]["message"].startswith(
@@ -223,7 +223,7 @@ def test_an_init_container_is_checked_too(client):
         ("spec.worker.spec.containers[0].name", "duplicate container name 'worker'"),
         (
             "spec.worker.spec.initContainers[0].resources.requests[memory]",
-            "must be less than or equal to the memory limit (2Gi > 1Gi)",
+            'Invalid value: "2Gi": must be less than or equal to memory limit of 1Gi',
         ),
     ]
 
@@ -244,7 +244,7 @@ def test_worker_group_requests_over_limits_are_denied(client):
     assert causes(response) == [
         (
             "spec.worker.spec.containers[0].resources.requests[memory]",
-            "must be less than or equal to the memory limit (64Gi > 32Gi)",
+            'Invalid value: "64Gi": must be less than or equal to memory limit of 32Gi',
         )
     ]
 
@@ -306,7 +306,7 @@ def test_job_cluster_spec_is_checked_with_its_own_path(client):
     assert causes(post(client, obj)) == [
         (
             "spec.cluster.spec.worker.spec.containers[0].resources.requests[cpu]",
-            "must be less than or equal to the cpu limit (1500m > 1)",
+            'Invalid value: "1500m": must be less than or equal to cpu limit of 1',
         )
     ]
 
