@@ -2,12 +2,11 @@
 
 Not a test: it asserts nothing and prints a Markdown table for BENCHMARKS.md.  It
 starts its own local control plane, installs the chart with ``helm template |
-kubectl apply`` (the admission webhook off, so the operator is the only client
-besides the control plane's own), and reads ``apiserver_request_total`` from the
-API server before and after each phase.  The metric has no client label, so the
-table splits requests by resource: what the operator reads and writes (the Dask
-kinds, Pods and Services outside their status/binding subresources, Events and
-its Lease) versus what the node agent, scheduler and controller-manager do.
+kubectl apply`` (the admission webhook off), and counts the API server's requests
+of each phase twice: ``apiserver_request_total`` (all clients, by verb) and the API
+server's audit log, which names the client, so the operator's own requests (its
+ServiceAccount) are told apart from the node agent's, the scheduler's and the
+controller-manager's.  The Lease renewals of leader election are shown apart.
 
 1. lifecycle: create a DaskCluster with 2 workers, scale it to 10, back to 2, and
    delete it, waiting for each step to converge;
@@ -43,41 +42,39 @@ from dask_kubernetes.testing.controlplane import ControlPlane  # noqa: E402
 from dask_kubernetes.testing.plugin import free_network  # noqa: E402
 
 LINE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
-OPERATOR_RESOURCES = {"daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers", "events", "services"}
-LONG_RUNNING = {"WATCH", "CONNECT"}
-POD_VERBS = {"POST", "DELETE", "PATCH", "GET", "LIST"}
+OPERATOR_USER = "system:serviceaccount:dask-operator:dask-kubernetes-operator"
+WRITES = {"create", "update", "patch", "delete", "deletecollection"}
+READS = {"get", "list"}
 
 
-def snapshot(plane: ControlPlane) -> Counter[tuple[str, str, str]]:
-    """Return (verb, resource, subresource) -> requests so far."""
-    body = kubectl(plane, "get", "--raw", "/metrics")
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for line in body.splitlines():
+def total_requests(plane: ControlPlane) -> Counter[str]:
+    """Return verb -> requests of all clients so far, from ``apiserver_request_total``."""
+    counts: Counter[str] = Counter()
+    for line in kubectl(plane, "get", "--raw", "/metrics").splitlines():
         match = LINE.match(line)
-        if not match:
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
-        counts[(labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))] += int(
-            float(match["value"])
-        )
+        if match:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+            counts[labels.get("verb", "").lower()] += int(float(match["value"]))
     return counts
 
 
-def attribute(delta: Counter[tuple[str, str, str]]) -> dict[str, Counter[str]]:
-    """Split request counts into the operator's and the rest, by verb."""
-    out: dict[str, Counter[str]] = {"operator": Counter(), "lease": Counter(), "others": Counter()}
-    for (verb, resource, sub), n in delta.items():
-        if n <= 0:
+def audited(plane: ControlPlane, start: int) -> tuple[dict[str, Counter[str]], int]:
+    """Count audit records from byte ``start``: who -> verb -> requests; return them and the new offset."""
+    out: dict[str, Counter[str]] = {"operator": Counter(), "operator lease": Counter(), "others": Counter()}
+    with plane.audit_log.open("rb") as log:
+        log.seek(start)
+        data = log.read()
+    for raw in data.splitlines():
+        record = json.loads(raw)
+        if record.get("stage") != "ResponseComplete":
             continue
-        if resource == "leases" and sub == "":
-            out["lease"][verb] += n
-        elif resource in OPERATOR_RESOURCES or (
-            resource == "pods" and sub == "" and verb in {"POST", "DELETE", "PATCH", "GET", "LIST"}
-        ):
-            out["operator"][verb] += n
+        verb = record.get("verb", "")
+        resource = (record.get("objectRef") or {}).get("resource", "")
+        if record.get("user", {}).get("username") == OPERATOR_USER:
+            out["operator lease" if resource == "leases" else "operator"][verb] += 1
         else:
-            out["others"][verb] += n
-    return out
+            out["others"][verb] += 1
+    return out, start + len(data)
 
 
 def kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
@@ -128,15 +125,16 @@ def wait(check: Any, what: str, timeout: float = 600) -> None:
 def table(title: str, parts: dict[str, Counter[str]], minutes: float = 1.0) -> str:
     """Render request counts as a Markdown table (per minute when ``minutes`` is given)."""
     rows = [
-        f"| {title} | requests | writes | reads (GET/LIST) | watches opened |",
+        f"| {title} | requests | writes | reads (get/list) | watches opened |",
         "|---|---:|---:|---:|---:|",
     ]
     for who, verbs in parts.items():
-        writes = sum(n for v, n in verbs.items() if v in {"POST", "PUT", "PATCH", "DELETE", "APPLY"})
-        reads = sum(n for v, n in verbs.items() if v in {"GET", "LIST"})
-        watches = sum(n for v, n in verbs.items() if v in LONG_RUNNING)
-        total = sum(verbs.values())
-        cells = [total, writes, reads, watches]
+        cells = [
+            sum(verbs.values()),
+            sum(n for v, n in verbs.items() if v in WRITES),
+            sum(n for v, n in verbs.items() if v in READS),
+            verbs.get("watch", 0),
+        ]
         rows.append(f"| {who} | " + " | ".join(f"{n / minutes:.0f}" for n in cells) + " |")
     return "\n".join(rows)
 
@@ -151,7 +149,9 @@ def main() -> int:
     sessions = ROOT / ".cache" / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=sessions))
-    plane = ControlPlane(workdir, control_plane_binary(), network=free_network(), die_with_parent=True)
+    plane = ControlPlane(
+        workdir, control_plane_binary(), network=free_network(), die_with_parent=True, audit=True
+    )
     plane.start()
     load = os.getloadavg()[0]
     try:
@@ -163,7 +163,8 @@ def main() -> int:
         kubectl(plane, "create", "namespace", ns)
         time.sleep(5)
 
-        before = snapshot(plane)
+        _, offset = audited(plane, 0)
+        before = total_requests(plane)
         kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump(cluster_manifest("life", 2)))
         wait(lambda: ready(plane, ns, "life", 2), "2 workers")
         for n in (10, 2):
@@ -174,7 +175,8 @@ def main() -> int:
             lambda: not json.loads(kubectl(plane, "-n", ns, "get", "pods", "-o", "json"))["items"],
             "Pods gone",
         )
-        lifecycle = attribute(snapshot(plane) - before)
+        lifecycle, offset = audited(plane, offset)
+        lifecycle["all clients (apiserver_request_total)"] = total_requests(plane) - before
 
         docs = [cluster_manifest(f"idle-{i}", 0) for i in range(args.clusters)]
         kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump_all(docs))
@@ -184,9 +186,11 @@ def main() -> int:
             900,
         )
         time.sleep(30)  # let the last status writes and events settle
-        before = snapshot(plane)
+        _, offset = audited(plane, offset)
+        before = total_requests(plane)
         time.sleep(args.idle)
-        idle = attribute(snapshot(plane) - before)
+        idle, offset = audited(plane, offset)
+        idle["all clients (apiserver_request_total)"] = total_requests(plane) - before
     finally:
         plane.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -81,8 +81,10 @@ class ControlPlane:
         node_agent: bool = True,
         network: Network | None = None,
         die_with_parent: bool = False,
+        audit: bool = False,
     ) -> None:
         self.workdir = workdir.resolve()
+        self.audit = audit
         self.binary = binary
         self.node_agent = node_agent
         self.network = network or Network()
@@ -184,6 +186,27 @@ class ControlPlane:
         self.kubeconfig.write_text(yamlio.dump(config))
         self.kubeconfig.chmod(0o600)
 
+    @property
+    def audit_log(self) -> Path:
+        """The API server's audit log (JSON lines, one per request), when started with ``audit=True``."""
+        return self.workdir / "logs" / "audit.log"
+
+    def _audit_flags(self) -> list[str]:
+        """Log every request's user, verb and resource (not bodies), for benchmarks that count requests."""
+        if not self.audit:
+            return []
+        policy = self.workdir / "audit-policy.yaml"
+        policy.write_text(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\n"
+            "rules:\n  - level: Metadata\n"
+        )
+        self.audit_log.parent.mkdir(parents=True, exist_ok=True)
+        return [
+            f"--audit-policy-file={policy}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-maxsize=0",
+        ]
+
     def _commands(self) -> dict[str, list[str]]:
         p = self.pki_dir
         b = str(self.binary)
@@ -226,6 +249,7 @@ class ControlPlane:
                 "--endpoint-reconciler-type=lease",
                 "--profiling=false",
                 "--v=1",
+                *self._audit_flags(),
             ],
             "kube-controller-manager": [
                 b, "kube-controller-manager",
