@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -57,7 +58,7 @@ func (g *processGroups) killAll() {
 
 // containerExec runs commands the way `kubectl exec` expects: inside the
 // container's mount, UTS and network namespaces, root and working directory,
-// with the environment the container's process started with.
+// as its user, with the environment the container's process started with.
 type containerExec struct {
 	pod       *podInfo
 	container *containerInfo
@@ -79,14 +80,45 @@ func processEnv(pid int) ([]string, error) {
 	return env, nil
 }
 
+// processCredentials reads the effective uid and gid of a process.
+func processCredentials(pid int) (uid, gid string, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 3 {
+			continue
+		}
+		switch fields[0] {
+		case "Uid:":
+			uid = fields[2]
+		case "Gid:":
+			gid = fields[2]
+		}
+	}
+	if uid == "" || gid == "" {
+		return "", "", fmt.Errorf("no Uid/Gid in /proc/%d/status", pid)
+	}
+	return uid, gid, nil
+}
+
 func (e *containerExec) command(cmd []string) (*exec.Cmd, error) {
 	env, err := processEnv(e.container.PID)
 	if err != nil {
 		return nil, fmt.Errorf("container process %d is gone: %w", e.container.PID, err)
 	}
 	// --root and --wd without a value take the target's root and working directory.
-	args := []string{"--target", strconv.Itoa(e.container.PID), "--mount", "--uts", "--net", "--root", "--wd", "--"}
-	c := exec.Command("nsenter", append(args, cmd...)...)
+	args := []string{"--target", strconv.Itoa(e.container.PID), "--mount", "--uts", "--net", "--root", "--wd"}
+	uid, gid, err := processCredentials(e.container.PID)
+	if err != nil {
+		return nil, fmt.Errorf("container process %d is gone: %w", e.container.PID, err)
+	}
+	if uid != "0" || gid != "0" { // a container running as a user: exec as that user too
+		args = append(args, "--setuid", uid, "--setgid", gid)
+	}
+	c := exec.Command("nsenter", append(append(args, "--"), cmd...)...)
 	c.Env = env
 	return c, nil
 }
