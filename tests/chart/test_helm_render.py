@@ -130,8 +130,9 @@ def test_single_namespace_install_from_the_seed(helm):
     _, objs = template(helm, "--set", "rbac.cluster=false", "--set", "kopfArgs={--namespace=my-namespace}")
     objs = operator_objs(objs)
     assert not by_kind(objs, "ClusterRole")
-    (role,) = by_kind(objs, "Role")
-    assert role["metadata"]["namespace"] == "dask-operator"
+    roles = {r["metadata"]["name"]: r for r in by_kind(objs, "Role")}
+    assert set(roles) == {"rel-dask-kubernetes-operator", "rel-dask-kubernetes-operator-leader-election"}
+    assert {r["metadata"]["namespace"] for r in roles.values()} == {"dask-operator"}
     (deploy,) = by_kind(objs, "Deployment")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["args"][0] == "--namespace=my-namespace"
 
