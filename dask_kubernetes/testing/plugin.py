@@ -1,7 +1,9 @@
 """pytest plugin: one local control plane per session, a fresh namespace per test.
 
-Registered through the ``pytest11`` entry point, so any test can ask for the
-``k8s_cluster`` fixture (a :class:`KubeTarget`) and ``namespace``.  The backend is
+Opt-in: a plain install of dask-kubernetes adds nothing to pytest.  Install the
+``testing`` extra and enable it with ``pytest -p dask_kubernetes.testing.plugin`` (this
+repository does so in its ``addopts``); then any test can ask for the ``k8s_cluster``
+fixture (a :class:`KubeTarget`) and ``namespace``.  The backend is
 chosen with ``--backend``: ``local`` (default) builds and starts the control plane
 from ``controlplane/``; ``kind`` uses pytest-kind where Docker exists and is skipped
 with a reason where it does not.  ``--keep-control-plane`` leaves the session's
