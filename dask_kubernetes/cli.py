@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     hook = sub.add_parser("webhook", help="run the admission webhook", add_help=False)
     hook.set_defaults(handler=_webhook)
 
-    image = sub.add_parser("image", help="build the operator image without Docker (needs root and Debian tools)")
+    image = sub.add_parser("image", help="build the operator image without Docker (root, Debian tools)")
     image.add_argument("action", choices=["build"])
     image.add_argument("--name", default=None, help="image name (default: the chart's image.name)")
     image.add_argument("--tag", default=None, help="image tag (default: the chart's appVersion)")

@@ -55,7 +55,9 @@ class BuiltImage:
 def build(name: str | None = None, tag: str | None = None, *, quiet: bool = False) -> BuiltImage:
     """Build the image, or return the cached one when no input changed."""
     if not BUILD_SCRIPT.exists():
-        raise ImageBuildError(f"{BUILD_SCRIPT} not found: building the image needs a checkout of the repository")
+        raise ImageBuildError(
+            f"{BUILD_SCRIPT} not found: building the image needs a checkout of this repository"
+        )
     argv = ["bash", str(BUILD_SCRIPT)]
     if name:
         argv += ["--name", name]
@@ -64,5 +66,5 @@ def build(name: str | None = None, tag: str | None = None, *, quiet: bool = Fals
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE if quiet else None, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or "").splitlines()[-20:])
-        raise ImageBuildError(f"image/build.sh failed (exit {proc.returncode}){':' if tail else ''}\n{tail}".strip())
+        raise ImageBuildError(f"image/build.sh failed (exit {proc.returncode})\n{tail}".strip())
     return BuiltImage(Path(proc.stdout.strip().splitlines()[-1]))

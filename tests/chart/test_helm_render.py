@@ -191,9 +191,7 @@ def test_defaults_install_this_projects_image_at_the_charts_app_version(helm):
     proc, objs = template(helm)
     assert proc.returncode == 0, proc.stderr
     images = {
-        c["image"]
-        for d in by_kind(objs, "Deployment")
-        for c in d["spec"]["template"]["spec"]["containers"]
+        c["image"] for d in by_kind(objs, "Deployment") for c in d["spec"]["template"]["spec"]["containers"]
     }
     assert images == {f"ghcr.io/dask-kubernetes/dask-kubernetes:{chart['appVersion']}"}
     assert "dask/dask-kubernetes-operator" not in proc.stdout
