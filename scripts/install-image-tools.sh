@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages the operator image needs, when any is missing:
 #   mmdebstrap (the root filesystem), umoci (the OCI image), skopeo (the archives),
-#   crun (runs the image in the smoke test and in the node agent's image mode).
+#   runc (runs the image in the smoke test; crun 1.8 refuses hybrid cgroup hosts).
 # Needs root and apt-get; elsewhere it says what to install and leaves the image
 # tests to skip with that reason.
 set -euo pipefail
-tools=(mmdebstrap umoci skopeo crun)
-packages=(mmdebstrap umoci skopeo crun)
+tools=(mmdebstrap umoci skopeo runc)
+packages=(mmdebstrap umoci skopeo runc)
 missing=()
 for i in "${!tools[@]}"; do
   command -v "${tools[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")

@@ -6,7 +6,7 @@
 #   - helm and kubectl, pinned, in .cache/tools/bin (scripts/install-tools.sh);
 #   - the local control-plane binary, when controlplane/ exists (cached by its inputs);
 #   - the Debian packages that build and run the operator image without Docker
-#     (scripts/install-image-tools.sh: mmdebstrap, umoci, skopeo, crun), when missing.
+#     (scripts/install-image-tools.sh: mmdebstrap, umoci, skopeo, runc), when missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
