@@ -47,6 +47,11 @@ class BuiltImage:
         return self.directory / "image.oci.tar"
 
     @property
+    def store(self) -> Path:
+        """The OCI layout of every built image (``.cache/image/store``), for the node agent's image mode."""
+        return self.directory.parent / "store"
+
+    @property
     def docker_archive(self) -> Path:
         """The ``docker load``-able archive."""
         return self.directory / "image.docker.tar"

@@ -144,8 +144,13 @@ class ImageStore:
             if proc.returncode != 0:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise StoreError(f"umoci unpack of {stored} failed: {proc.stderr.strip()[-500:]}")
-            os.replace(bundle, target)
-            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                os.replace(bundle, target)
+            except OSError:
+                if not (target / "config.json").exists():  # else another agent unpacked it first
+                    raise
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
             return target
 
 

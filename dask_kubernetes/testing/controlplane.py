@@ -81,8 +81,10 @@ class ControlPlane:
         node_agent: bool = True,
         network: Network | None = None,
         die_with_parent: bool = False,
+        image_store: Path | None = None,
     ) -> None:
         self.workdir = workdir.resolve()
+        self.image_store = image_store.resolve() if image_store else None
         self.binary = binary
         self.node_agent = node_agent
         self.network = network or Network()
@@ -260,6 +262,7 @@ class ControlPlane:
             f"--gateway={self.network.gateway}",
             f"--ca-file={self.ca_file}",
             f"--api-server-port={self.ports['apiserver']}",
+            *([f"--image-store={self.image_store}"] if self.image_store else []),
         ]  # fmt: skip
 
     # Lifecycle ---------------------------------------------------------------

@@ -19,6 +19,7 @@ class AgentConfig:
     gateway: ipaddress.IPv4Address
     ca_file: Path
     api_server_port: int
+    image_store: Path | None = None  # an OCI layout: Pods whose image is in it run inside that image
 
     @property
     def prefixlen(self) -> int:
