@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Sequence
 
 
@@ -25,6 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--standalone", action="store_true", default=True, help="no peering (the default)")
     return parser
+
+
+def _identity() -> str:
+    """kopf's peering identity, without kopf's ``getpass.getuser()``.
+
+    That lookup fails for a uid the image's /etc/passwd does not list (the chart's
+    runAsUser 1000, OpenShift's arbitrary uids) and would crash the operator at start.
+    """
+    return os.environ.get("POD_ID") or f"dask-kubernetes-operator@{socket.gethostname()}"
 
 
 def main(argv: Sequence[str]) -> int:
@@ -47,6 +58,7 @@ def main(argv: Sequence[str]) -> int:
             namespaces=() if clusterwide else tuple(args.namespace),
             liveness_endpoint=args.liveness,
             standalone=args.standalone,
+            identity=_identity(),  # type: ignore[arg-type]  # kopf's Identity is a NewType of str
         )
     )
     return 0
