@@ -70,9 +70,10 @@ def processes_in_image(state_dir: Path, container: str) -> list[tuple[int, int, 
     return found
 
 
-def test_operator_in_its_image_reconciles_a_daskcluster_to_ready(image_cluster: KubeTarget, namespace: str):
+def test_operator_in_its_image_reconciles_a_daskcluster_to_ready(image_cluster: KubeTarget):
     plane = image_cluster.control_plane
-    k = Kubectl(image_cluster, namespace)
+    image_cluster.kubectl("create", "namespace", "image-mode")
+    k = Kubectl(image_cluster, "image-mode")
     k.apply(example("cluster.yaml"))
     cluster = wait_ready(k, "daskcluster", "simple", timeout=300)
     assert cluster["status"]["phase"] == "Running"
