@@ -85,6 +85,11 @@ class ImageStore:
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @classmethod
+    def at(cls, layout: Path) -> ImageStore:
+        """The store of ``layout``, unpacking next to it (``<layout>.unpacked``), kept across runs."""
+        return cls(layout, layout.parent / f"{layout.name}.unpacked")
+
     def _index(self) -> list[dict[str, Any]]:
         try:
             return json.loads((self.layout / "index.json").read_text()).get("manifests") or []

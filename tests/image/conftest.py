@@ -33,9 +33,12 @@ def built_image() -> BuiltImage:
 
 
 @pytest.fixture(scope="session")
-def image_bundle(built_image: BuiltImage, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The image unpacked by umoci: ``rootfs/`` and the runtime ``config.json`` umoci derived."""
-    store = ImageStore(built_image.layout, tmp_path_factory.mktemp("unpacked"))
+def image_bundle(built_image: BuiltImage) -> Path:
+    """The image unpacked by umoci: ``rootfs/`` and the runtime ``config.json`` umoci derived.
+
+    The same unpacked copy as the node agent's image mode uses (read-only for both).
+    """
+    store = ImageStore.at(built_image.store)
     return store.bundle(built_image.reference)
 
 

@@ -43,7 +43,7 @@ def image_store(layout: Path | None) -> ImageStore | None:
     if layout is None:
         return None
     log.info("image mode: Pods whose image is in %s run inside it", layout)
-    return ImageStore(layout, layout.parent / f"{layout.name}.unpacked")
+    return ImageStore.at(layout)
 
 
 class Agent:
