@@ -22,7 +22,8 @@ from dask_kubernetes.testing import install
 from dask_kubernetes.testing.plugin import KubeTarget, free_network
 from tests.operator.e2e.conftest import Kubectl, example, wait_ready
 
-pytestmark = [pytest.mark.cluster, pytest.mark.image]
+# A cold image build (minutes) may happen in this setup; the timeout only bounds a hang.
+pytestmark = [pytest.mark.cluster, pytest.mark.image, pytest.mark.timeout(1800)]
 
 OPERATOR_NAMESPACE = "dask-operator"
 

@@ -13,7 +13,8 @@ from dask_kubernetes import pki
 from dask_kubernetes.image.build import BuiltImage
 from tests.image.conftest import run_in_image
 
-pytestmark = pytest.mark.image
+# A cold image build (minutes) happens in the first test's setup; the timeout only bounds a hang.
+pytestmark = [pytest.mark.image, pytest.mark.timeout(1800)]
 
 # Polls the webhook from inside the container, trusting only the throw-away CA.
 HEALTH_CLIENT = """
