@@ -112,5 +112,26 @@ rm -rf "$out"
 mv "$work/out" "$out"
 # Every built image also goes into one store, which the node agent's image mode reads.
 skopeo copy --quiet "oci:$out/oci:$ref" "oci:$cache/store:$ref"
+# Keep the disk bounded: earlier builds, blobs no reference needs, root filesystems
+# unpacked from images the store no longer holds.
+find "$cache" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{16}' \
+  ! -path "$out" -exec rm -rf {} +
+# skopeo leaves the manifest a reference used to name in the index, without its name.
+"$python" - "$cache/store/index.json" <<'PY'
+import json
+import sys
+
+index = json.load(open(sys.argv[1]))
+named = [m for m in index["manifests"] if "org.opencontainers.image.ref.name" in (m.get("annotations") or {})]
+if len(named) != len(index["manifests"]):
+    index["manifests"] = named
+    json.dump(index, open(sys.argv[1], "w"))
+PY
+umoci gc --layout "$cache/store"
+if [[ -d "$cache/store.unpacked" ]]; then
+  for dir in "$cache/store.unpacked"/*; do  # not the .unpack-* of a running unpack
+    [[ -d "$dir" ]] && ! grep -q "sha256:$(basename "$dir")" "$cache/store/index.json" && rm -rf "$dir"
+  done
+fi
 log "built $name:$tag in $(( $(date +%s) - start ))s: $(du -h "$out/image.docker.tar" | cut -f1) docker archive"
 echo "$out"
