@@ -53,8 +53,25 @@ def _webhook(args: argparse.Namespace, extra: list[str]) -> int:
     return webhook_main.main(extra)
 
 
+def _image(args: argparse.Namespace, extra: list[str]) -> int:
+    from dask_kubernetes.image import build as image_build
+
+    try:
+        built = image_build.build(args.name, args.tag)
+    except image_build.ImageBuildError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"image:          {built.reference}")
+    print(f"OCI layout:     {built.layout}")
+    print(f"OCI archive:    {built.oci_archive}")
+    print(f"docker archive: {built.docker_archive}  (docker load -i ...)")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
+    from dask_kubernetes import __version__
+
     parser = argparse.ArgumentParser(prog="dask-kubernetes", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"dask-kubernetes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="render CRDs, RBAC, the chart's generated parts and overlays")
@@ -73,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
 
     hook = sub.add_parser("webhook", help="run the admission webhook", add_help=False)
     hook.set_defaults(handler=_webhook)
+
+    image = sub.add_parser("image", help="build the operator image without Docker (root, Debian tools)")
+    image.add_argument("action", choices=["build"])
+    image.add_argument("--name", default=None, help="image name (default: the chart's image.name)")
+    image.add_argument("--tag", default=None, help="image tag (default: the chart's appVersion)")
+    image.set_defaults(handler=_image)
     return parser
 
 

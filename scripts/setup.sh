@@ -4,7 +4,9 @@
 #   - a virtualenv in .venv with the package and its test extras (re-installed only
 #     when pyproject.toml changes);
 #   - helm and kubectl, pinned, in .cache/tools/bin (scripts/install-tools.sh);
-#   - the local control-plane binary, when controlplane/ exists (cached by its inputs).
+#   - the local control-plane binary, when controlplane/ exists (cached by its inputs);
+#   - the Debian packages that build and run the operator image without Docker
+#     (scripts/install-image-tools.sh: mmdebstrap, umoci, skopeo, runc), when missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -24,6 +26,7 @@ if [[ ! -f "$stamp" ]]; then
 fi
 
 bash scripts/install-tools.sh
+bash scripts/install-image-tools.sh
 
 if [[ -f controlplane/build.sh ]]; then
   bash controlplane/build.sh >/dev/null

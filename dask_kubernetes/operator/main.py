@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Sequence
 
 
@@ -30,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
         help="reconcile without leader election (one replica, or local use)",
     )
     return parser
+
+
+def _identity() -> str:
+    """kopf's peering identity, without kopf's ``getpass.getuser()``.
+
+    That lookup fails for a uid the image's /etc/passwd does not list (the chart's
+    runAsUser 1000, OpenShift's arbitrary uids) and would crash the operator at start.
+    """
+    return os.environ.get("POD_ID") or f"dask-kubernetes-operator@{socket.gethostname()}"
 
 
 def main(argv: Sequence[str]) -> int:
@@ -54,6 +65,7 @@ def main(argv: Sequence[str]) -> int:
             namespaces=() if clusterwide else tuple(args.namespace),
             liveness_endpoint=args.liveness,
             standalone=True,  # no kopf peering: replicas coordinate through a Lease instead
+            identity=_identity(),  # type: ignore[arg-type]  # kopf's Identity is a NewType of str
         )
     )
     return 0

@@ -7,12 +7,27 @@ the background under ``.cache/local`` and prints how to point KUBECONFIG at it;
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from dask_kubernetes._tools import PROJECT_ROOT
 
 WORKDIR = PROJECT_ROOT / ".cache" / "local"
+
+
+def _up_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dask-kubernetes local up")
+    parser.add_argument(
+        "--image-store",
+        type=Path,
+        default=os.environ.get("DASK_K8S_IMAGE_STORE") or None,
+        help="image mode: Pods whose image is in this OCI layout (e.g. .cache/image/store, written by "
+        "`dask-kubernetes image build`) run inside that image; others run from this Python environment",
+    )
+    return parser
 
 
 def main(action: str, extra: list[str]) -> int:
@@ -39,10 +54,14 @@ def main(action: str, extra: list[str]) -> int:
         return 0
     from dask_kubernetes.testing.binary import control_plane_binary
 
+    options = _up_parser().parse_args(extra)
     binary = control_plane_binary()
     # A different bridge and subnet than the test suite's, so both can run at once.
     plane = ControlPlane(
-        WORKDIR, binary, network=Network(bridge="dkl0", pod_cidr="10.243.0.0/16", gateway="10.243.0.1")
+        WORKDIR,
+        binary,
+        network=Network(bridge="dkl0", pod_cidr="10.243.0.0/16", gateway="10.243.0.1"),
+        image_store=options.image_store,
     )
     plane.start()
     print(f"local control plane is up at {plane.server}")

@@ -82,9 +82,11 @@ class ControlPlane:
         network: Network | None = None,
         die_with_parent: bool = False,
         audit: bool = False,
+        image_store: Path | None = None,
     ) -> None:
         self.workdir = workdir.resolve()
         self.audit = audit
+        self.image_store = image_store.resolve() if image_store else None
         self.binary = binary
         self.node_agent = node_agent
         self.network = network or Network()
@@ -292,6 +294,7 @@ class ControlPlane:
             f"--ca-file={self.ca_file}",
             f"--api-server-port={self.ports['apiserver']}",
             f"--kubelet-binary={self.binary}",
+            *([f"--image-store={self.image_store}"] if self.image_store else []),
         ]  # fmt: skip
 
     # Lifecycle ---------------------------------------------------------------

@@ -1,7 +1,9 @@
 """pytest plugin: one local control plane per session, a fresh namespace per test.
 
-Registered through the ``pytest11`` entry point, so any test can ask for the
-``k8s_cluster`` fixture (a :class:`KubeTarget`) and ``namespace``.  The backend is
+Opt-in: a plain install of dask-kubernetes adds nothing to pytest.  Install the
+``testing`` extra and enable it with ``pytest -p dask_kubernetes.testing.plugin`` (this
+repository does so in its ``addopts``); then any test can ask for the ``k8s_cluster``
+fixture (a :class:`KubeTarget`) and ``namespace``.  The backend is
 chosen with ``--backend``: ``local`` (default) builds and starts the control plane
 from ``controlplane/``; ``kind`` uses pytest-kind where Docker exists and is skipped
 with a reason where it does not.  ``--keep-control-plane`` leaves the session's
@@ -54,10 +56,15 @@ class KubeTarget:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--backend`` and ``--keep-control-plane``."""
+    """Add ``--backend``, ``--keep-control-plane``, ``--image-store`` and ``--kubeconfig``."""
     group = parser.getgroup("dask-kubernetes")
     group.addoption("--backend", choices=["local", "kind"], default="local", help="cluster backend for tests")
     group.addoption("--keep-control-plane", action="store_true", help="leave the local control plane running")
+    group.addoption(
+        "--image-store",
+        default=os.environ.get("DASK_K8S_IMAGE_STORE") or None,
+        help="image mode of the node agent: Pods whose image is in this OCI layout run inside it",
+    )
     group.addoption(
         "--kubeconfig",
         default=None,
@@ -96,7 +103,14 @@ def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
     sessions = PROJECT_ROOT / ".cache" / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="cp-", dir=sessions))
-    plane = ControlPlane(workdir, binary, network=free_network(), die_with_parent=True)
+    store = request.config.getoption("--image-store")
+    plane = ControlPlane(
+        workdir,
+        binary,
+        network=free_network(),
+        die_with_parent=True,
+        image_store=Path(store) if store else None,
+    )
     plane.start()
     try:
         yield KubeTarget(kubeconfig=plane.kubeconfig, backend="local", control_plane=plane)

@@ -224,3 +224,24 @@ def test_two_operator_replicas_roll_with_a_pdb_and_elect_a_leader(helm):
     assert pdb["spec"]["minAvailable"] == 1
     _, single = template(helm, "--set", "replicaCount=1")
     assert not by_kind(operator_objs(single), "PodDisruptionBudget")
+
+
+def test_defaults_install_this_projects_image_at_the_charts_app_version(helm):
+    """The chart runs our image (it has `dask-kubernetes operator`), tagged with the package version."""
+    import tomllib
+
+    import dask_kubernetes
+    from tests.conftest import ROOT
+
+    chart = yamlio.load_all((CHART / "Chart.yaml").read_text())[0]
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert chart["appVersion"] == version == dask_kubernetes.__version__
+    values = yamlio.load_all((CHART / "values.yaml").read_text())[0]
+    assert values["image"]["name"] == "ghcr.io/dask-kubernetes/dask-kubernetes"
+    proc, objs = template(helm)
+    assert proc.returncode == 0, proc.stderr
+    images = {
+        c["image"] for d in by_kind(objs, "Deployment") for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {f"ghcr.io/dask-kubernetes/dask-kubernetes:{chart['appVersion']}"}
+    assert "dask/dask-kubernetes-operator" not in proc.stdout

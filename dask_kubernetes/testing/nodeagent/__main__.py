@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None = None) -> AgentConfig:
     parser.add_argument("--ca-file", type=Path, required=True)
     parser.add_argument("--api-server-port", type=int, required=True)
     parser.add_argument("--kubelet-binary", type=Path, default=None)
+    parser.add_argument("--image-store", type=Path, default=None, help="OCI layout to run images from")
     args = parser.parse_args(argv)
     return AgentConfig(
         kubeconfig=args.kubeconfig,
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> AgentConfig:
         ca_file=args.ca_file.resolve(),
         api_server_port=args.api_server_port,
         kubelet_binary=args.kubelet_binary,
+        image_store=args.image_store.resolve() if args.image_store else None,
     )
 
 

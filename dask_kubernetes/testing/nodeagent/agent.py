@@ -17,10 +17,12 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from dask_kubernetes.image.store import ImageStore
 from dask_kubernetes.testing.nodeagent.api import ApiError, KubeAPI
 from dask_kubernetes.testing.nodeagent.config import AgentConfig
 from dask_kubernetes.testing.nodeagent.hosts import HostsFiles, ServiceIndex
@@ -41,6 +43,14 @@ log = logging.getLogger(__name__)
 
 SETUP_CONCURRENCY = 16
 SHUTDOWN_TIMEOUT = 10.0
+
+
+def image_store(layout: Path | None) -> ImageStore | None:
+    """The store of image mode; root filesystems are unpacked next to it and kept across runs."""
+    if layout is None:
+        return None
+    log.info("image mode: Pods whose image is in %s run inside it", layout)
+    return ImageStore.at(layout)
 
 
 class Agent:
@@ -135,6 +145,7 @@ class Agent:
             http=http,
             setup_slots=asyncio.Semaphore(SETUP_CONCURRENCY),
             allocatable=CAPACITY,
+            images=image_store(self.config.image_store),
         )
         log.info(
             "node %s registered; kubelet endpoint %s:%d", self.config.node_name, self.config.gateway, port

@@ -22,6 +22,7 @@ class AgentConfig:
     # The control-plane binary; its ``kubelet-streaming`` component serves exec,
     # attach and port-forward (see :mod:`.streaming`).  Without it: logs only.
     kubelet_binary: Path | None = None
+    image_store: Path | None = None  # an OCI layout: Pods whose image is in it run inside that image
 
     @property
     def prefixlen(self) -> int:

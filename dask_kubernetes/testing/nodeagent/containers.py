@@ -17,7 +17,9 @@ from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dask_kubernetes.image.store import StoreError
 from dask_kubernetes.testing.nodeagent import env as envmod
+from dask_kubernetes.testing.nodeagent import imagemode
 from dask_kubernetes.testing.nodeagent import status as st
 from dask_kubernetes.testing.nodeagent.api import ApiError, Backoff
 from dask_kubernetes.testing.nodeagent.probes import ProbeTiming, make_check, run_probe
@@ -134,6 +136,7 @@ class ContainerRunner:
         self.init = init
         self.sidecar = sidecar
         self.name: str = container["name"]
+        self.image_run: imagemode.ImageRun | None = None
 
     async def supervise(self) -> int:
         """Run until the container ends for good under its restart policy; return its last exit code."""
@@ -173,10 +176,27 @@ class ContainerRunner:
             host_ip=pod.host_ip,
             allocatable=pod.ctx.allocatable,
         )
+        self.image_run = await self._image()
+        if self.image_run is not None:
+            argv = imagemode.command_line(self.container, self.image_run.config, k8s_env)
+            return argv, {**imagemode.image_env(self.image_run, pod.hostname), **k8s_env}
         argv = envmod.command_line(self.container, k8s_env)
         shims = str(config.state_dir / "bin")
         image = envmod.image_env(os.environ, os.path.dirname(sys.executable), pod.hostname, shims)
         return argv, {**image, **k8s_env}
+
+    async def _image(self) -> imagemode.ImageRun | None:
+        """The image to run in (image mode), when the agent has a store that holds this image."""
+        store = self.pod.ctx.images
+        stored = store.find(self.container.get("image") or "") if store is not None else None
+        if store is None or stored is None:
+            return None
+        bundle = await asyncio.to_thread(store.bundle, stored)
+        config = store.config(stored)
+        rootfs = bundle / "rootfs"
+        uid, gid, groups = imagemode.identity(self.pod.pod, self.container, rootfs, config)
+        read_only = bool((self.container.get("securityContext") or {}).get("readOnlyRootFilesystem"))
+        return imagemode.ImageRun(stored, rootfs, config, uid, gid, groups, read_only)
 
     async def _optional(self, kind: str, name: str) -> dict[str, Any] | None:
         try:
@@ -192,6 +212,19 @@ class ContainerRunner:
         mounts = container_mounts(
             self.container, volumes.paths, volumes.kinds, env, default_token=volumes.default_token
         )
+        run = self.image_run
+        if run is not None:
+            assert pod.hosts_key is not None
+            mounts = [*imagemode.etc_mounts(pod.ctx.hosts.directory(pod.hosts_key)), *mounts]
+            workdir = imagemode.workdir(self.container, run.config)
+            host_network = bool(pod.spec.get("hostNetwork"))
+            script = imagemode.mount_script(
+                run, pod.dir / "roots" / self.name, None if host_network else pod.hostname, mounts, workdir
+            )
+            if host_network:
+                return host_network_argv([], workdir, argv, script=script)
+            assert pod.net is not None
+            return wrapper_argv(pod.net.netns, pod.hostname, [], workdir, argv, script=script)
         workdir = self.container.get("workingDir") or str(pod.dir / "cwd")
         if pod.spec.get("hostNetwork"):
             assert pod.hosts_key is not None
@@ -207,7 +240,10 @@ class ContainerRunner:
             try:
                 argv, env = await self._config()
                 wrapped = self._argv(argv, env)
-                check_executable(argv, env)
+                if self.image_run is not None:
+                    imagemode.check_executable(self.image_run, argv, env)
+                else:
+                    check_executable(argv, env)
                 return wrapped, env
             except envmod.EnvError as exc:
                 self.record.waiting("CreateContainerConfigError", str(exc))
@@ -215,6 +251,8 @@ class ContainerRunner:
                 await asyncio.sleep(backoff.next())
             except UnsupportedVolume as exc:
                 raise PodFailed("UnsupportedVolume", str(exc)) from exc
+            except StoreError as exc:
+                raise StartError(str(exc)) from exc
 
     async def _run_once(self) -> int:
         pod, record = self.pod, self.record

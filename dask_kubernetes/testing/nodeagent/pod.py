@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from dask_kubernetes.image.store import ImageStore
 from dask_kubernetes.testing.nodeagent import status as st
 from dask_kubernetes.testing.nodeagent.api import ApiError, Backoff, KubeAPI
 from dask_kubernetes.testing.nodeagent.config import AgentConfig
@@ -54,6 +55,7 @@ class PodContext:
     http: aiohttp.ClientSession
     setup_slots: asyncio.Semaphore
     allocatable: Mapping[str, str]
+    images: ImageStore | None = None  # image mode (see .imagemode) when the agent has a store
 
 
 class PodWorker:

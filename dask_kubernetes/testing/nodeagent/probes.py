@@ -79,9 +79,12 @@ async def tcp_check(host: str, port: int, timeout: float) -> bool:
 
 
 async def exec_check(command: list[str], pid: int, env: Mapping[str, str], timeout: float) -> bool:
-    """An exec probe, run in the container's network, mount and UTS namespaces; exit 0 is a success."""
+    """An exec probe, run in the container's namespaces, root and working directory; exit 0 is a success.
+
+    The root matters in image mode (:mod:`.imagemode`): the probe's command comes from the image.
+    """
     proc = await asyncio.create_subprocess_exec(
-        "nsenter", "-t", str(pid), "-n", "-m", "-u", "--", *command,
+        "nsenter", "-t", str(pid), "-n", "-m", "-u", "-r", "-w", "--", *command,
         env=dict(env),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,

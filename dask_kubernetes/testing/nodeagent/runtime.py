@@ -82,10 +82,18 @@ def mount_script(hostname: str | None, mounts: Sequence[Mount], workdir: str) ->
 
 
 def wrapper_argv(
-    netns: str, hostname: str, mounts: Sequence[Mount], workdir: str, argv: Sequence[str]
+    netns: str,
+    hostname: str,
+    mounts: Sequence[Mount],
+    workdir: str,
+    argv: Sequence[str],
+    script: str | None = None,
 ) -> list[str]:
-    """The full command line that runs ``argv`` as a container of the Pod in ``netns``."""
-    script = mount_script(hostname, mounts, workdir)
+    """The full command line that runs ``argv`` as a container of the Pod in ``netns``.
+
+    ``script`` replaces the default prelude (image mode, see :mod:`.imagemode`).
+    """
+    script = script or mount_script(hostname, mounts, workdir)
     return [
         "setpriv", "--pdeathsig", "KILL",
         "ip", "netns", "exec", netns,
@@ -94,9 +102,11 @@ def wrapper_argv(
     ]  # fmt: skip
 
 
-def host_network_argv(mounts: Sequence[Mount], workdir: str, argv: Sequence[str]) -> list[str]:
+def host_network_argv(
+    mounts: Sequence[Mount], workdir: str, argv: Sequence[str], script: str | None = None
+) -> list[str]:
     """The command line for a ``hostNetwork`` Pod: the host's network, a private mount namespace."""
-    script = mount_script(None, mounts, workdir)
+    script = script or mount_script(None, mounts, workdir)
     return [
         "setpriv", "--pdeathsig", "KILL",
         "unshare", "--mount", "--propagation", "slave",

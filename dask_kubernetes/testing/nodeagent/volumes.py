@@ -260,6 +260,8 @@ class PodVolumes:
                 continue
             directory = self.directory / "volumes" / name
             directory.mkdir(parents=True, exist_ok=True)
+            if kind == "emptyDir":
+                directory.chmod(0o777)  # as the kubelet makes it: writable by any runAsUser
             self.paths[name] = directory
             mode = source.get("defaultMode")
             if kind == "configMap":
