@@ -44,6 +44,11 @@ from dask_kubernetes.testing.plugin import free_network  # noqa: E402
 LINE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
 OPERATOR_USER = "system:serviceaccount:dask-operator:dask-kubernetes-operator"
 WRITES = {"create", "update", "patch", "delete", "deletecollection"}
+METRIC_VERBS = {
+    "post": "create",
+    "put": "update",
+    "apply": "patch",
+}  # the metric's HTTP verbs, as audit names them
 READS = {"get", "list"}
 
 
@@ -54,7 +59,8 @@ def total_requests(plane: ControlPlane) -> Counter[str]:
         match = LINE.match(line)
         if match:
             labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
-            counts[labels.get("verb", "").lower()] += int(float(match["value"]))
+            verb = labels.get("verb", "").lower()
+            counts[METRIC_VERBS.get(verb, verb)] += int(float(match["value"]))
     return counts
 
 

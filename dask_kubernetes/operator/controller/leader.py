@@ -65,6 +65,7 @@ class LeaderElector:
     _observed: tuple[Any, ...] | None = None
     _observed_at: float = 0.0
     _last_renew: float = 0.0
+    _lease: dict[str, Any] | None = None  # the Lease as we last wrote it: a leader renews without reading
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _read(self) -> dict[str, Any] | None:
@@ -85,7 +86,7 @@ class LeaderElector:
         try:
             if lease is None:
                 body = lease_body(self.name, self.namespace, self.identity, self.lease_duration, now=now)
-                await _json(
+                self._lease = await _json(
                     await self.kube.coordination.create_namespaced_lease(
                         self.namespace, body, _preload_content=False
                     )
@@ -101,19 +102,26 @@ class LeaderElector:
                 renewTime=_micro_time(now),
             )
             lease = {**lease, "spec": spec}
-            await _json(
+            self._lease = await _json(
                 await self.kube.coordination.replace_namespaced_lease(
                     self.name, self.namespace, lease, _preload_content=False
                 )
             )
             return True
         except ApiException as exc:
+            self._lease = None
             if exc.status in (409, 422):
                 return False
             raise
 
     async def try_acquire_or_renew(self) -> bool:
-        """One round of the election; return whether this replica holds the Lease."""
+        """One round of the election; return whether this replica holds the Lease.
+
+        The leader renews the Lease as it last wrote it (a conflict means someone
+        else wrote it, and the next round reads it); the others read it.
+        """
+        if self.leading and self._lease is not None:
+            return await self._write(self._lease)
         lease = await self._read()
         now = self.clock()
         if lease is None:
