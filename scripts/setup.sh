@@ -4,7 +4,8 @@
 #   - a virtualenv in .venv with the package and its test extras (re-installed only
 #     when pyproject.toml changes);
 #   - helm and kubectl, pinned, in .cache/tools/bin (scripts/install-tools.sh);
-#   - the local control-plane binary, when controlplane/ exists (cached by its inputs).
+#   - the local control-plane binary, when controlplane/ exists (cached by its inputs);
+#   - the Go test helpers (kstatus, the Lua health runner), cached by their inputs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -27,4 +28,8 @@ bash scripts/install-tools.sh
 
 if [[ -f controlplane/build.sh ]]; then
   bash controlplane/build.sh >/dev/null
+fi
+
+if [[ -f gohelpers/build.sh ]]; then
+  bash gohelpers/build.sh >/dev/null
 fi
