@@ -3,6 +3,7 @@ module github.com/dask/dask-kubernetes/gohelpers
 go 1.26.0
 
 require (
+	github.com/yuin/gopher-lua v1.1.2
 	k8s.io/apimachinery v0.30.1
 	sigs.k8s.io/cli-utils v0.37.2
 	sigs.k8s.io/yaml v1.6.0
