@@ -91,6 +91,15 @@
   verbs:
   - get
   - update
+  - patch
+- apiGroups:
+  - apps
+  resources:
+  - deployments
+  resourceNames:
+  - {{ include "dask-operator.webhook.fullname" . | quote }}
+  verbs:
+  - get
 {{- end -}}
 
 {{- define "dask-operator.rbac.webhook.cluster" -}}
