@@ -4,8 +4,8 @@
 ``resource.customizations.health.kubernetes.dask.org_<Kind>`` entry per kind, read from
 ``resource_customizations/`` (Argo CD's layout, tested under gopher-lua), and the
 ``ignoreDifferences`` for the caBundle the webhook patches into its configurations.
-``kustomization.yaml`` is ``base`` with the CRDs applied server-side: they are too large
-for the last-applied annotation of a client-side apply.
+``kustomization.yaml`` is ``base`` with the CRDs applied server-side: DaskJob's already
+fills most of the 256 KiB last-applied annotation a client-side apply writes.
 """
 
 from __future__ import annotations
