@@ -44,13 +44,13 @@ CASES: list[tuple[str, str, Callable[[dict], None], str]] = [
         "cluster.yaml",
         "daskclusters",
         lambda o: _drop_image(o["spec"]["worker"]["spec"]),
-        "spec.worker.spec.containers",
+        "worker container needs",
     ),
     (
         "cluster.yaml",
         "daskclusters",
         lambda o: _drop_image(o["spec"]["scheduler"]["spec"]),
-        "spec.scheduler.spec.containers",
+        "scheduler container",
     ),
     (
         "cluster.yaml",
@@ -62,13 +62,13 @@ CASES: list[tuple[str, str, Callable[[dict], None], str]] = [
         "highmemworkers.yaml",
         "daskworkergroups",
         lambda o: o["spec"].update(cluster="Not_A_Name"),
-        "spec.cluster",
+        "spec.cluster:",
     ),
     (
         "highmemworkers.yaml",
         "daskworkergroups",
         lambda o: _drop_image(o["spec"]["worker"]["spec"]),
-        "spec.worker.spec.containers",
+        "worker container needs",
     ),
     ("autoscaler.yaml", "daskautoscalers", lambda o: o["spec"].update(cluster="Not_A_Name"), "spec.cluster:"),
     (

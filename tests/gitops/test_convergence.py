@@ -52,11 +52,9 @@ def _wave(obj: dict) -> int:
 
 
 def _live(kubectl, obj: dict) -> dict | None:
-    args = [
-        "get",
-        obj["kind"].lower() + "." + (obj["apiVersion"].rpartition("/")[0] or "core"),
-        obj["metadata"]["name"],
-    ]
+    group = obj["apiVersion"].rpartition("/")[0]
+    resource = obj["kind"].lower() + (f".{group}" if group else "")
+    args = ["get", resource, obj["metadata"]["name"]]
     if obj["metadata"].get("namespace"):
         args += ["-n", obj["metadata"]["namespace"]]
     proc = kubectl(*args, "-o", "json", check=False)
