@@ -124,7 +124,20 @@ def test_bundle_applied_wave_by_wave_converges(k):
     assert len(waves) >= 4
     try:
         for wave in waves:
-            kubectl("apply", "--server-side", "-f", "-", input=yamlio.dump_all(wave))
+            # As Argo CD retries a failed sync (syncPolicy.retry): the custom resources' wave
+            # is refused until the webhook has patched caBundle into the configurations
+            # that the wave before made.
+            wait_for(
+                lambda wave=wave: (
+                    kubectl(
+                        "apply", "--server-side", "-f", "-", input=yamlio.dump_all(wave), check=False
+                    ).returncode
+                    == 0
+                ),
+                timeout=300,
+                what=f"wave {_wave(wave[0])} to apply",
+                interval=3,
+            )
             wait_for(
                 lambda wave=wave: not _all_current(kubectl, wave),
                 timeout=300,
