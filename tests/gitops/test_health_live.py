@@ -78,7 +78,7 @@ def test_cluster_and_worker_group_health(k):
         "daskworkergroup",
         "simple-default",
         "the worker group to observe the change",
-        lambda o: o["status"].get("observedGeneration") == o["metadata"]["generation"],
+        lambda o: (o.get("status") or {}).get("observedGeneration") == o["metadata"]["generation"],
     )
     if not is_ready(scaling):
         check("scaling", scaling, "Progressing")
@@ -147,7 +147,11 @@ def test_job_health(k):
     running = _until(k, "daskjob", "simple-job", "Reconciling=True", _cond_true("Reconciling"))
     check("running", running, "Progressing")
     done = _until(
-        k, "daskjob", "simple-job", "the job to end", lambda o: o["status"].get("jobStatus") == "Successful"
+        k,
+        "daskjob",
+        "simple-job",
+        "the job to end",
+        lambda o: (o.get("status") or {}).get("jobStatus") == "Successful",
     )
     check("successful", done, "Healthy")
     k("delete", "daskjob", "simple-job")
@@ -155,6 +159,10 @@ def test_job_health(k):
 
     k.apply(_job(["python", "-c", "import sys; sys.exit(1)"]))
     failed = _until(
-        k, "daskjob", "simple-job", "the job to fail", lambda o: o["status"].get("jobStatus") == "Failed"
+        k,
+        "daskjob",
+        "simple-job",
+        "the job to fail",
+        lambda o: (o.get("status") or {}).get("jobStatus") == "Failed",
     )
     check("failed", failed, "Degraded")
