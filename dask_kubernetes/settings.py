@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     webhook_ca_secret: str = Field(
         "dask-kubernetes-webhook-ca", description="Secret holding the self-managed CA, in webhook_namespace."
     )
+    webhook_deployment: str = Field(
+        "",
+        description="The webhook's Deployment, in webhook_namespace: it owns the CA Secret (garbage "
+        "collected with it) and lends it its instance labels. Empty: the Secret has no owner.",
+    )
     webhook_validating_configuration: str = Field(
         "dask-kubernetes-webhook", description="ValidatingWebhookConfiguration whose caBundle is patched."
     )

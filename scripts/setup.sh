@@ -7,6 +7,7 @@
 #   - the local control-plane binary, when controlplane/ exists (cached by its inputs);
 #   - the Debian packages that build and run the operator image without Docker
 #     (scripts/install-image-tools.sh: mmdebstrap, umoci, skopeo, runc), when missing.
+#   - the Go test helpers (kstatus, the Lua health runner), cached by their inputs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,4 +31,8 @@ bash scripts/install-image-tools.sh
 
 if [[ -f controlplane/build.sh ]]; then
   bash controlplane/build.sh >/dev/null
+fi
+
+if [[ -f gohelpers/build.sh ]]; then
+  bash gohelpers/build.sh >/dev/null
 fi

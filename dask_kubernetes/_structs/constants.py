@@ -37,6 +37,13 @@ COMPONENT_JOB_RUNNER: Final = "job-runner"
 
 # Metadata keys that belong to tools, never propagated to children.
 RESERVED_METADATA_PREFIXES: Final = ("kopf.zalando.org", "kubectl.kubernetes.io")
+# The recommended labels that say which install an object belongs to (prune selectors use them).
+INSTANCE_LABELS: Final = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+)
 
 # Environment variables injected into workers and the job runner.
 ENV_SCHEDULER_ADDRESS: Final = "DASK_SCHEDULER_ADDRESS"

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from dask_kubernetes.generator import chart, crds, overlays, sources, yamlio
+from dask_kubernetes.generator import argocd, chart, crds, kubeflow, overlays, policies, sources, yamlio
 from dask_kubernetes.generator.openapi import Resolver
 
 # Directories whose every file the generator owns: a file there it no longer
@@ -22,6 +22,9 @@ OWNED_DIRS = (
     "overlays/namespaced",
     "overlays/prometheus",
     "overlays/cert-manager",
+    "overlays/argocd",
+    "overlays/kubeflow",
+    "overlays/admission-policy",
 )
 
 EXAMPLES_DIR = "examples"
@@ -63,6 +66,9 @@ def render(root: Path) -> dict[str, str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         files.update(overlays.render(temp_chart))
+        files.update(kubeflow.render(temp_chart, src.rbac, overlays.KUSTOMIZE_API))
+    files.update(argocd.render(root, overlays.KUSTOMIZE_API))
+    files.update(policies.render(root, overlays.KUSTOMIZE_API))
     files.update(_examples_index(root))
     return files
 

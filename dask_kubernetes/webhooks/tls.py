@@ -37,6 +37,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from dask_kubernetes import kubeconfig, pki
+from dask_kubernetes._structs import constants
 from dask_kubernetes.settings import Settings
 from dask_kubernetes.webhooks.kube import KubeClient
 from dask_kubernetes.webhooks.metrics import Metrics
@@ -149,12 +150,41 @@ class SelfManagedCA:
         self.ca: pki.KeyPair | None = None
 
     # The CA Secret -----------------------------------------------------------
-    def _secret_body(self, ca: pki.KeyPair, resource_version: str | None = None) -> dict[str, Any]:
+    async def _owner(self, api: client.ApiClient) -> dict[str, Any]:
+        """Metadata tying the Secret to the webhook's Deployment: owner reference and instance labels.
+
+        Garbage collection then deletes the Secret with the Deployment (a prune that
+        turns the webhook off leaves nothing behind), and label selectors find it.
+        """
+        name = self.settings.webhook_deployment
+        if not name:
+            return {}
+        apps = client.AppsV1Api(api)
+        try:
+            deployment = await apps.read_namespaced_deployment(name, self.settings.webhook_namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            log.warning("the webhook Deployment %s does not exist; the CA Secret gets no owner", name)
+            return {}
+        labels = deployment.metadata.labels or {}
+        owner = {"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": deployment.metadata.uid}
+        return {
+            "labels": {key: labels[key] for key in constants.INSTANCE_LABELS if key in labels},
+            "ownerReferences": [owner],
+        }
+
+    def _secret_body(
+        self, ca: pki.KeyPair, resource_version: str | None = None, owner: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        owner = owner or {}
         metadata: dict[str, Any] = {
             "name": self.settings.webhook_ca_secret,
             "namespace": self.settings.webhook_namespace,
-            "labels": {"app.kubernetes.io/managed-by": FIELD_MANAGER},
+            "labels": {**owner.get("labels", {}), "app.kubernetes.io/managed-by": FIELD_MANAGER},
         }
+        if owner.get("ownerReferences"):
+            metadata["ownerReferences"] = owner["ownerReferences"]
         if resource_version:
             metadata["resourceVersion"] = resource_version
         return {
@@ -170,6 +200,8 @@ class SelfManagedCA:
         core = client.CoreV1Api(api)
         name, namespace = self.settings.webhook_ca_secret, self.settings.webhook_namespace
 
+        owner = await self._owner(api)
+
         async def step() -> pki.KeyPair:
             try:
                 secret = await core.read_namespaced_secret(name, namespace)
@@ -179,7 +211,7 @@ class SelfManagedCA:
                 ca = pki.make_ca(CA_COMMON_NAME, days=CA_DAYS)
                 try:
                     await core.create_namespaced_secret(
-                        namespace, self._secret_body(ca), field_manager=FIELD_MANAGER
+                        namespace, self._secret_body(ca, owner=owner), field_manager=FIELD_MANAGER
                     )
                     log.info("created the webhook CA in Secret %s/%s", namespace, name)
                     return ca
@@ -190,14 +222,27 @@ class SelfManagedCA:
                     secret = await core.read_namespaced_secret(name, namespace)
             ca = _ca_from_secret(secret)
             if ca is not None:
+                await self._adopt(core, secret, owner)
                 return ca
             ca = pki.make_ca(CA_COMMON_NAME, days=CA_DAYS)
-            body = self._secret_body(ca, secret.metadata.resource_version)
+            body = self._secret_body(ca, secret.metadata.resource_version, owner)
             await core.replace_namespaced_secret(name, namespace, body, field_manager=FIELD_MANAGER)
             log.warning("replaced an unusable or expiring webhook CA in Secret %s/%s", namespace, name)
             return ca
 
         return await _retry_conflicts(step, f"creating or reading Secret {namespace}/{name}")
+
+    async def _adopt(self, core: client.CoreV1Api, secret: client.V1Secret, owner: dict[str, Any]) -> None:
+        """Give a Secret made before it had an owner (an older webhook) its owner and labels."""
+        refs = [ref.uid for ref in secret.metadata.owner_references or []]
+        wanted = owner.get("ownerReferences") or []
+        if not wanted or wanted[0]["uid"] in refs:
+            return
+        patch = {"metadata": {"labels": owner["labels"], "ownerReferences": wanted}}
+        await core.patch_namespaced_secret(
+            secret.metadata.name, secret.metadata.namespace, patch, field_manager=FIELD_MANAGER
+        )
+        log.info("gave the webhook CA Secret its owner, Deployment %s", wanted[0]["name"])
 
     # The serving certificate --------------------------------------------------
     def issue_serving(self, ca: pki.KeyPair) -> None:

@@ -112,9 +112,17 @@ def test_names_the_webhook_acts_on_match_what_the_chart_creates(helm):
             "apiGroups": [""],
             "resources": ["secrets"],
             "resourceNames": [env["DASK_OPERATOR_WEBHOOK_CA_SECRET"]],
-            "verbs": ["get", "update"],
-        }
+            "verbs": ["get", "update", "patch"],
+        },
+        # The webhook's own Deployment owns the CA Secret.
+        {
+            "apiGroups": ["apps"],
+            "resources": ["deployments"],
+            "resourceNames": [env["DASK_OPERATOR_WEBHOOK_DEPLOYMENT"]],
+            "verbs": ["get"],
+        },
     ]
+    assert env["DASK_OPERATOR_WEBHOOK_DEPLOYMENT"] == one(objs, "Deployment")["metadata"]["name"]
     cluster_role = one(objs, "ClusterRole")
     (configs,) = [r for r in cluster_role["rules"] if r["apiGroups"] == ["admissionregistration.k8s.io"]]
     assert configs["resourceNames"] == [env["DASK_OPERATOR_WEBHOOK_VALIDATING_CONFIGURATION"]]

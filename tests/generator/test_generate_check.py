@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import run
 
-COPIED = ["schemas", "charts", "overlays", "examples"]
+COPIED = ["schemas", "charts", "overlays", "examples", "resource_customizations"]
 
 
 def _generate(*args, cwd):

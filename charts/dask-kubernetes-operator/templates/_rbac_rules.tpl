@@ -109,6 +109,15 @@
   verbs:
   - get
   - update
+  - patch
+- apiGroups:
+  - apps
+  resources:
+  - deployments
+  resourceNames:
+  - {{ include "dask-operator.webhook.fullname" . | quote }}
+  verbs:
+  - get
 {{- end -}}
 
 {{- define "dask-operator.rbac.webhook.cluster" -}}
@@ -131,4 +140,59 @@
   verbs:
   - get
   - update
+{{- end -}}
+
+{{- define "dask-operator.rbac.users.edit" -}}
+- apiGroups:
+  - kubernetes.dask.org
+  resources:
+  - daskclusters
+  - daskworkergroups
+  - daskjobs
+  - daskautoscalers
+  verbs:
+  - get
+  - list
+  - watch
+  - create
+  - update
+  - patch
+  - delete
+  - deletecollection
+- apiGroups:
+  - kubernetes.dask.org
+  resources:
+  - daskclusters/scale
+  - daskworkergroups/scale
+  verbs:
+  - get
+  - update
+  - patch
+{{- end -}}
+
+{{- define "dask-operator.rbac.users.view" -}}
+- apiGroups:
+  - kubernetes.dask.org
+  resources:
+  - daskclusters
+  - daskworkergroups
+  - daskjobs
+  - daskautoscalers
+  verbs:
+  - get
+  - list
+  - watch
+- apiGroups:
+  - kubernetes.dask.org
+  resources:
+  - daskclusters/status
+  - daskworkergroups/status
+  - daskjobs/status
+  - daskautoscalers/status
+  - daskclusters/scale
+  - daskworkergroups/scale
+  verbs:
+  - get
+  - list
+  - watch
 {{- end -}}

@@ -14,9 +14,9 @@ from typing import Any
 
 from dask_kubernetes._structs import constants
 
-# Argo CD's annotation tracking: a child carrying its parent's tracking id would be
-# shown as an extra resource of the Application and pruned.
-_NEVER_PROPAGATED_KEYS = frozenset({"argocd.argoproj.io/tracking-id"})
+# Argo CD's tracking (the annotation, and the instance label it used by default before
+# 3.0): a child carrying its parent's would be shown as an extra resource and pruned.
+_NEVER_PROPAGATED_KEYS = frozenset({"argocd.argoproj.io/tracking-id", "app.kubernetes.io/instance"})
 
 
 def propagatable(values: Mapping[str, str] | None) -> dict[str, str]:

@@ -1,0 +1,168 @@
+"""Argo CD's health (our Lua under gopher-lua) and Flux's (kstatus) agree on live objects.
+
+Each state is produced by the real operator on the real control plane; the objects seen
+are the testdata of ``resource_customizations/`` (rewritten with
+``DASK_K8S_REFRESH_HEALTH_TESTDATA=1``, see :mod:`dask_kubernetes.testing.healthdata`).
+Health and kstatus pair up as Healthy/Current, Progressing/InProgress (or Terminating
+while deleting) and Degraded/Failed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from dask_kubernetes.generator import yamlio
+from dask_kubernetes.testing import healthdata
+from dask_kubernetes.testing.install import wait_for
+from dask_kubernetes.testing.kstatus import kstatus
+from dask_kubernetes.testing.luahealth import luahealth
+from tests.operator.e2e.conftest import condition, example, is_ready, wait_ready
+
+pytestmark = pytest.mark.cluster
+
+IMAGE = "ghcr.io/dask/dask:latest"
+KSTATUS_OF = {"Healthy": "Current", "Progressing": "InProgress", "Degraded": "Failed"}
+
+
+def check(case: str, obj: dict[str, Any], health: str, kstat: str | None = None) -> None:
+    """Assert both tools' verdicts on ``obj``; record it as testdata when refreshing."""
+    status, message = luahealth(obj)
+    assert status == health, (case, message, obj.get("status"))
+    assert kstatus(obj)[0] == (kstat or KSTATUS_OF[health]), (case, obj.get("status"))
+    if healthdata.refreshing():
+        healthdata.record(case, obj, status, message)
+
+
+def _json(k, *args: str) -> dict[str, Any]:
+    return json.loads(k(*args, "-o", "json").stdout)
+
+
+def _create(k, obj: dict[str, Any]) -> dict[str, Any]:
+    """Create and return the object as stored, before the operator has seen it."""
+    return json.loads(k("create", "-o", "json", "-f", "-", input=yamlio.dump(obj)).stdout)
+
+
+def _until(k, kind: str, name: str, what: str, test) -> dict[str, Any]:
+    return wait_for(
+        lambda: (lambda o: o if o and test(o) else None)(k.get(kind, name)), timeout=240, what=what
+    )
+
+
+def _cond_true(type_: str):
+    return lambda o: (condition(o, type_) or {}).get("status") == "True"
+
+
+def test_cluster_and_worker_group_health(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["worker"]["replicas"] = 1
+    created = _create(k, cluster)
+    # kstatus cannot know a controller will write a status: it calls a new object Current.
+    check("new", created, "Progressing", kstat="Current")
+
+    reconciling = _until(k, "daskcluster", "simple", "Reconciling=True", _cond_true("Reconciling"))
+    check("reconciling", reconciling, "Progressing")
+    ready = wait_ready(k, "daskcluster", "simple")
+    check("healthy", ready, "Healthy")
+    group = wait_ready(k, "daskworkergroup", "simple-default")
+    check("healthy", group, "Healthy")
+
+    # The object right after a spec change, before the operator observed it.
+    patch = '{"spec": {"worker": {"replicas": 2}}}'
+    changed = _json(k, "patch", "daskworkergroup", "simple-default", "--type=merge", "-p", patch)
+    check("unobserved-generation", changed, "Progressing")
+    scaling = _until(
+        k,
+        "daskworkergroup",
+        "simple-default",
+        "the worker group to observe the change",
+        lambda o: (o.get("status") or {}).get("observedGeneration") == o["metadata"]["generation"],
+    )
+    if not is_ready(scaling):
+        check("scaling", scaling, "Progressing")
+    check("healthy", wait_ready(k, "daskworkergroup", "simple-default"), "Healthy")
+
+    changed = _json(
+        k, "patch", "daskcluster", "simple", "--type=merge", "-p", '{"spec": {"idleTimeout": 3600}}'
+    )
+    check("unobserved-generation", changed, "Progressing")
+    check("healthy", wait_ready(k, "daskcluster", "simple"), "Healthy")
+
+
+def test_invalid_specs_are_degraded(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["metadata"]["name"] = "broken"
+    del cluster["spec"]["scheduler"]["service"]["ports"]
+    k.apply(cluster)
+    check("stalled", _until(k, "daskcluster", "broken", "Stalled", _cond_true("Stalled")), "Degraded")
+
+    group = {
+        "apiVersion": "kubernetes.dask.org/v1",
+        "kind": "DaskWorkerGroup",
+        "metadata": {"name": "broken-group"},
+        "spec": {
+            "cluster": "Not_A_Name",
+            "worker": {"replicas": 1, "spec": {"containers": [{"name": "worker", "image": IMAGE}]}},
+        },
+    }
+    k.apply(group)
+    stalled = _until(k, "daskworkergroup", "broken-group", "Stalled", _cond_true("Stalled"))
+    check("stalled", stalled, "Degraded")
+
+    scaler = {
+        "apiVersion": "kubernetes.dask.org/v1",
+        "kind": "DaskAutoscaler",
+        "metadata": {"name": "broken-scaler"},
+        "spec": {"cluster": "broken", "workerGroup": "Not_A_Name", "minimum": 0, "maximum": 2},
+    }
+    k.apply(scaler)
+    stalled = _until(k, "daskautoscaler", "broken-scaler", "Stalled", _cond_true("Stalled"))
+    check("stalled", stalled, "Degraded")
+
+
+def test_autoscaler_health(k):
+    (scaler,) = example("autoscaler.yaml")
+    scaler["spec"]["maximum"] = 2
+    check("new", _create(k, scaler), "Progressing", kstat="Current")
+    waiting = _until(k, "daskautoscaler", "simple", "Reconciling=True", _cond_true("Reconciling"))
+    check("waiting-for-cluster", waiting, "Progressing")
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["worker"]["replicas"] = 1
+    k.apply(cluster)
+    check("healthy", _until(k, "daskautoscaler", "simple", "Ready", is_ready), "Healthy")
+
+
+def _job(args: list[str]) -> dict[str, Any]:
+    (job,) = example("job.yaml")
+    job["spec"]["job"]["spec"]["containers"][0]["args"] = args
+    job["spec"]["job"]["spec"]["restartPolicy"] = "Never"
+    job["spec"]["cluster"]["spec"]["worker"]["replicas"] = 1
+    return job
+
+
+def test_job_health(k):
+    k.apply(_job(["python", "-c", "import time; time.sleep(5)"]))
+    running = _until(k, "daskjob", "simple-job", "Reconciling=True", _cond_true("Reconciling"))
+    check("running", running, "Progressing")
+    done = _until(
+        k,
+        "daskjob",
+        "simple-job",
+        "the job to end",
+        lambda o: (o.get("status") or {}).get("jobStatus") == "Successful",
+    )
+    check("successful", done, "Healthy")
+    k("delete", "daskjob", "simple-job")
+    wait_for(lambda: k.get("daskjob", "simple-job") is None, timeout=120, what="the job to go")
+
+    k.apply(_job(["python", "-c", "import sys; sys.exit(1)"]))
+    failed = _until(
+        k,
+        "daskjob",
+        "simple-job",
+        "the job to fail",
+        lambda o: (o.get("status") or {}).get("jobStatus") == "Failed",
+    )
+    check("failed", failed, "Degraded")
