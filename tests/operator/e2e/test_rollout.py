@@ -10,6 +10,7 @@ from kubernetes import client, config, watch
 
 from dask_kubernetes.generator import yamlio
 from dask_kubernetes.testing.install import wait_for
+from dask_kubernetes.testing.kstatus import kstatus
 from tests.operator.e2e.conftest import condition, example, is_ready, wait_condition, wait_ready, worker_pods
 from tests.operator.e2e.helpers import Data, scheduler_client
 
@@ -118,10 +119,22 @@ def test_worker_edit_rolls_out_to_every_pod_without_losing_data_or_ready_workers
         change(cluster["spec"]["worker"])
         ready.start()
         ssa(k, cluster)
-        wait_for(
-            lambda: _all_pods_have(k, "simple-default", check, 3), timeout=420, what=f"the {edit} rolled out"
-        )
+        seen = []
+
+        def rolled_out() -> bool:
+            # kstatus on the live object, around a look at the Pods: Current must never be read
+            # while a Pod of the old spec still runs.
+            before = kstatus(k.get("daskcluster", "simple"))[0]
+            old = [p for p in worker_pods(k, "simple-default") if not check(p)]
+            after = kstatus(k.get("daskcluster", "simple"))[0]
+            seen.append((before, len(old), after))
+            return _all_pods_have(k, "simple-default", check, 3)
+
+        wait_for(rolled_out, timeout=420, what=f"the {edit} rolled out", interval=1)
         wait_ready(k, "daskcluster", "simple")
+        assert kstatus(k.get("daskcluster", "simple"))[0] == "Current"
+        assert any(before == "InProgress" for before, _, _ in seen), seen
+        assert not [s for s in seen if s[1] and s[0] == "Current" and s[2] == "Current"], seen
         assert data.lost() == 0
         assert data.intact()
     assert ready.lowest is not None and ready.lowest >= 3, f"Ready workers dropped to {ready.lowest}"
@@ -208,6 +221,7 @@ def test_a_scheduler_that_cannot_start_is_stalled_after_the_deadline(k):
     obj = wait_condition(k, "daskcluster", "simple", "Stalled")
     assert condition(obj, "Stalled")["reason"] == "ProgressDeadlineExceeded"
     assert "scheduler" in condition(obj, "Stalled")["message"]
+    assert kstatus(obj)[0] == "Failed"
 
 
 def test_a_rollout_to_a_broken_worker_stalls_and_the_old_workers_still_compute(k):
