@@ -102,7 +102,10 @@ async def resolve(
     if in_cluster():
         return Endpoint(f"{service_name}.{namespace}.svc.cluster.local", int(port["port"]))
     if not port_forward_cluster_ip:
-        pod = await kube.get_pod(namespace, service_name)
+        # By labels, not by name: upstream's operator runs the scheduler as a Deployment.
+        candidates = await kube.list_pods(namespace, naming.scheduler_selector(cluster))
+        running = [p for p in candidates if (p.get("status") or {}).get("phase") == "Running"]
+        pod = running[0] if running else None
         ip = ((pod or {}).get("status") or {}).get("podIP")
         target = port.get("targetPort", port["port"])
         container_port = _container_port(pod or {}, target, default_port)
