@@ -124,6 +124,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
         return
     if await common.reject_if_invalid(ctx, PLURAL, cluster, {"phase": "Error"}):
         return
+    # Issue 12: a cluster upstream's operator made (scheduler Deployment) is left alone
+    # and marked Stalled with the migration step; never add a second scheduler to it.
+    from dask_kubernetes.operator.controller import upstream_guard
+
+    if await upstream_guard.stalled_if_upstream(ctx, PLURAL, cluster):
+        return
     first_sight = not (cluster.get("status") or {}).get("phase")
     scheduler_pod = await _ensure_scheduler(ctx, cluster)
     await _ensure_service(ctx, cluster)
