@@ -203,6 +203,7 @@ def test_gen_cluster_prints_a_daskcluster():
     assert doc["spec"]["worker"]["spec"]["containers"][0]["image"] == "y"
     assert {"name": "A", "value": "1"} in doc["spec"]["worker"]["spec"]["containers"][0]["env"]
     assert "&id" not in result.output  # no YAML anchors
+    assert "image: 'y'" in result.output  # kubectl would read a bare y as a boolean
 
 
 def test_gen_cluster_bad_input_is_one_line():

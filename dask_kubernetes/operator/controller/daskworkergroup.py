@@ -90,6 +90,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> None:
         return
     if await common.reject_if_invalid(ctx, PLURAL, group, {"phase": "Error"}):
         return
+    # Issue 12: a group upstream's operator made (worker Deployments) is left alone and
+    # marked Stalled with the migration step; never add a second set of workers to it.
+    from dask_kubernetes.operator.controller import upstream_guard
+
+    if await upstream_guard.stalled_if_upstream(ctx, PLURAL, group):
+        return
     cluster_name = group["spec"]["cluster"]
     desired = int(group["spec"]["worker"].get("replicas", 1))
     selector = naming.worker_group_selector(cluster_name, name)

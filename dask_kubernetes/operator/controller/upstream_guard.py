@@ -1,4 +1,4 @@
-"""Stop before reconciling a DaskCluster that upstream's operator made (see logic/upstream.py)."""
+"""Stop before reconciling what upstream's operator made (see logic/upstream.py)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from dask_kubernetes.operator.logic import conditions, upstream
 log = logging.getLogger(__name__)
 
 
-async def stalled_if_upstream(ctx: Context, plural: str, cluster: Mapping[str, Any]) -> bool:
-    """Mark an upstream-made cluster Stalled, naming the migration step; True if it is one.
+async def stalled_if_upstream(ctx: Context, plural: str, obj: Mapping[str, Any]) -> bool:
+    """Mark an upstream-made DaskCluster or DaskWorkerGroup Stalled, naming the migration step.
 
-    Needs ``list`` on ``apps/deployments`` (schemas/rbac.yaml).  Our own clusters have
-    no Deployments, so the check costs one list call per reconcile of a cluster.
+    Returns True if it is one, and the reconcile must stop.  Needs ``list`` on
+    ``apps/deployments`` (schemas/rbac.yaml): one list call per reconcile.
     """
-    meta = cluster["metadata"]
+    meta = obj["metadata"]
     try:
         listed = await client.AppsV1Api(ctx.kube.api_client).list_namespaced_deployment(
-            meta["namespace"], label_selector=upstream.deployment_selector(meta["name"])
+            meta["namespace"], label_selector=upstream.deployment_selector(plural, obj)
         )
     except ApiException as exc:
         if exc.status != 403:
@@ -36,11 +36,11 @@ async def stalled_if_upstream(ctx: Context, plural: str, cluster: Mapping[str, A
         )
         return False
     deployments = [ctx.kube.api_client.sanitize_for_serialization(d) for d in listed.items]
-    message = upstream.stalled_message(cluster, deployments)
+    message = upstream.stalled_message(plural, obj, deployments)
     if message is None:
         return False
-    if statuses.stalled_message(cluster) != message:
-        await ctx.events.warning(cluster, upstream.REASON, message)
+    if statuses.stalled_message(obj) != message:
+        await ctx.events.warning(obj, upstream.REASON, message)
     verdict = conditions.Verdict(ready=False, reason=upstream.REASON, message=message, stalled=True)
-    await statuses.write(ctx, plural, cluster, {"phase": "Error"}, verdict)
+    await statuses.write(ctx, plural, obj, {"phase": "Error"}, verdict)
     return True
