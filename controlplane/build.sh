@@ -2,7 +2,7 @@
 # Build (or reuse) the cached multi-call control-plane binary.
 #
 # Output: <repo>/.cache/controlplane/<key>/controlplane, where <key> is the
-# first 16 hex digits of sha256(go.sum + go.mod + main.go + build.sh).
+# first 16 hex digits of sha256(go.sum + go.mod + every *.go file + build.sh).
 # If that file already exists the build is skipped.
 #
 # Progress goes to stderr; the LAST line on stdout is the binary's absolute
@@ -21,8 +21,7 @@ log() { echo "[controlplane/build.sh] $*" >&2; }
 command -v go >/dev/null 2>&1 || { log "error: 'go' not found in PATH"; exit 1; }
 command -v sha256sum >/dev/null 2>&1 || { log "error: 'sha256sum' not found in PATH"; exit 1; }
 
-KEY="$(cat "${SCRIPT_DIR}/go.sum" "${SCRIPT_DIR}/go.mod" "${SCRIPT_DIR}/main.go" "${SCRIPT_DIR}/build.sh" \
-	| sha256sum | cut -c1-16)"
+KEY="$(cd "${SCRIPT_DIR}" && LC_ALL=C cat go.sum go.mod $(LC_ALL=C ls ./*.go) build.sh | sha256sum | cut -c1-16)"
 OUT_DIR="${REPO_ROOT}/.cache/controlplane/${KEY}"
 OUT="${OUT_DIR}/controlplane"
 

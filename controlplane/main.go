@@ -1,6 +1,7 @@
 // Command controlplane is a multi-call ("hyperkube" style) binary bundling a
 // Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager and
-// kube-scheduler, built from the upstream Go packages.
+// kube-scheduler, built from the upstream Go packages, plus the streaming
+// (exec/attach/port-forward) endpoint of the local node agent.
 //
 // The component is selected by the first argument; all remaining arguments
 // are passed to that component unchanged:
@@ -9,6 +10,7 @@
 //	controlplane kube-apiserver --etcd-servers ... --secure-port ...
 //	controlplane kube-controller-manager --kubeconfig ...
 //	controlplane kube-scheduler --kubeconfig ...
+//	controlplane kubelet-streaming --listen ... --agent-socket ...
 //	controlplane version
 //
 // Invoking the binary through a symlink named after a component (e.g.
@@ -39,7 +41,9 @@ import (
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
-var components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "version"}
+var components = []string{
+	"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet-streaming", "version",
+}
 
 func usage() {
 	fmt.Fprintf(os.Stderr, "usage: %s <component> [flags...]\n\ncomponents:\n", filepath.Base(os.Args[0]))
@@ -85,6 +89,8 @@ func run(name string, args []string) int {
 		return runCobra(controllermanager.NewControllerManagerCommand(), args)
 	case "kube-scheduler":
 		return runCobra(scheduler.NewSchedulerCommand(), args)
+	case "kubelet-streaming":
+		return runKubeletStreaming(args)
 	case "version", "--version", "-version":
 		return printVersion()
 	case "help", "--help", "-h", "-help":

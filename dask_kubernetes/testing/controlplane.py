@@ -147,12 +147,17 @@ class ControlPlane:
             ],
             ip_addresses=["127.0.0.1", self.network.gateway, "10.96.0.1"],
         )
+        # The API server's client certificate for kubelet endpoints (exec, logs,
+        # port-forward), which the node agent's endpoint requires.
+        kubelet_client = pki.issue(ca, "kube-apiserver-kubelet-client", client=True)
         sa_key = pki.rsa_key_pem()
         files = {
             "ca.crt": ca.cert,
             "ca.key": ca.key,
             "apiserver.crt": serving.cert,
             "apiserver.key": serving.key,
+            "apiserver-kubelet-client.crt": kubelet_client.cert,
+            "apiserver-kubelet-client.key": kubelet_client.key,
             "sa.key": sa_key,
             "sa.pub": pki.public_key_pem(sa_key),
         }
@@ -207,6 +212,8 @@ class ControlPlane:
                 f"--tls-cert-file={p / 'apiserver.crt'}",
                 f"--tls-private-key-file={p / 'apiserver.key'}",
                 f"--client-ca-file={p / 'ca.crt'}",
+                f"--kubelet-client-certificate={p / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={p / 'apiserver-kubelet-client.key'}",
                 f"--token-auth-file={p / 'tokens.csv'}",
                 f"--service-account-key-file={p / 'sa.pub'}",
                 f"--service-account-signing-key-file={p / 'sa.key'}",
@@ -260,6 +267,7 @@ class ControlPlane:
             f"--gateway={self.network.gateway}",
             f"--ca-file={self.ca_file}",
             f"--api-server-port={self.ports['apiserver']}",
+            f"--kubelet-binary={self.binary}",
         ]  # fmt: skip
 
     # Lifecycle ---------------------------------------------------------------

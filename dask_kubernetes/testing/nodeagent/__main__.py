@@ -25,6 +25,7 @@ def parse_args(argv: list[str] | None = None) -> AgentConfig:
     parser.add_argument("--gateway", type=ipaddress.IPv4Address, default=ipaddress.IPv4Address("10.244.0.1"))
     parser.add_argument("--ca-file", type=Path, required=True)
     parser.add_argument("--api-server-port", type=int, required=True)
+    parser.add_argument("--kubelet-binary", type=Path, default=None)
     args = parser.parse_args(argv)
     return AgentConfig(
         kubeconfig=args.kubeconfig,
@@ -35,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> AgentConfig:
         gateway=args.gateway,
         ca_file=args.ca_file.resolve(),
         api_server_port=args.api_server_port,
+        kubelet_binary=args.kubelet_binary,
     )
 
 

@@ -1,6 +1,7 @@
 """The node agent's top level: wiring, watches and shutdown (test infrastructure only).
 
-:class:`Agent` builds the bridge, starts the log server, registers the Node, then
+:class:`Agent` builds the bridge, starts the log server (behind the Go streaming endpoint
+for exec and port-forward, :mod:`.streaming`, when given the binary), registers the Node, then
 watches three things: the Pods bound to this node (one :class:`PodWorker` task each),
 and Services and EndpointSlices (for the per-Pod hosts files).  On SIGTERM it kills
 every Pod process and removes every namespace, veth and the bridge it created, so a
@@ -24,11 +25,17 @@ from dask_kubernetes.testing.nodeagent.api import ApiError, KubeAPI
 from dask_kubernetes.testing.nodeagent.config import AgentConfig
 from dask_kubernetes.testing.nodeagent.hosts import HostsFiles, ServiceIndex
 from dask_kubernetes.testing.nodeagent.image import install_shims
-from dask_kubernetes.testing.nodeagent.logs import LogLookupError, LogServer, LogSource
+from dask_kubernetes.testing.nodeagent.logs import (
+    LogLookupError,
+    LogServer,
+    LogSource,
+    write_serving_certificate,
+)
 from dask_kubernetes.testing.nodeagent.network import Network
 from dask_kubernetes.testing.nodeagent.node import CAPACITY, NodeAgentNode
 from dask_kubernetes.testing.nodeagent.pod import PodContext, PodWorker
 from dask_kubernetes.testing.nodeagent.status import TERMINAL_PHASES
+from dask_kubernetes.testing.nodeagent.streaming import StreamingEndpoint, pod_routes, worker_info
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +65,11 @@ class Agent:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         api = KubeAPI.from_kubeconfig(self.config.kubeconfig)
         http = aiohttp.ClientSession()
-        logs = LogServer(str(self.config.gateway), self.config.state_dir / "pki", self._log_source)
-        serve = asyncio.create_task(self._serve(api, http, logs))
+        logs = LogServer(
+            str(self.config.gateway), self.config.state_dir / "pki", self._log_source, pod_routes(self._pod)
+        )
+        streaming = self._streaming_endpoint()
+        serve = asyncio.create_task(self._serve(api, http, logs, streaming))
         stopped = asyncio.create_task(stop.wait())
         failed = False
         try:
@@ -72,20 +82,49 @@ class Agent:
             stopped.cancel()
             await asyncio.gather(serve, stopped, return_exceptions=True)
             await self._shutdown()
+            if streaming is not None:
+                await streaming.stop()
             await logs.stop()
             await http.close()
             await api.close()
         log.info("node agent stopped")
         return 1 if failed else 0
 
-    async def _serve(self, api: KubeAPI, http: aiohttp.ClientSession, logs: LogServer) -> None:
+    def _streaming_endpoint(self) -> StreamingEndpoint | None:
+        """The Go kubelet endpoint with exec and port-forward, when the agent was given the binary."""
+        config = self.config
+        if config.kubelet_binary is None:
+            return None
+        cert, key = write_serving_certificate(config.state_dir / "pki", str(config.gateway))
+        return StreamingEndpoint(
+            config.kubelet_binary,
+            str(config.gateway),
+            cert=cert,
+            key=key,
+            client_ca=config.ca_file,
+            agent_socket=config.state_dir / "agent.sock",
+        )
+
+    async def _serve(
+        self,
+        api: KubeAPI,
+        http: aiohttp.ClientSession,
+        logs: LogServer,
+        streaming: StreamingEndpoint | None,
+    ) -> None:
         await self.network.setup_bridge()
         python_bin = os.path.dirname(sys.executable)
         search = f"{python_bin}:{os.environ.get('PATH', '')}"
         shims = install_shims(self.config.state_dir / "bin", sys.executable, search)
         if shims:
             log.info("image command shims: %s", ", ".join(shims))
-        port = await logs.start()
+        watches = []
+        if streaming is None:
+            port = await logs.start()
+        else:
+            await logs.start_unix(streaming.agent_socket)
+            port = await streaming.start()
+            watches.append(streaming.watch())
         node = NodeAgentNode(api, self.config)
         await node.register(port)
         self.ctx = PodContext(
@@ -107,6 +146,7 @@ class Agent:
             self._consume(api, "/api/v1/services", None, self._on_service),
             self._consume(api, "/apis/discovery.k8s.io/v1/endpointslices", None, self._on_slice),
             self._consume(api, "/api/v1/pods", {"fieldSelector": pods}, self._on_pod),
+            *watches,
         )
 
     async def _consume(
@@ -195,6 +235,10 @@ class Agent:
         if worker is None:
             raise LogLookupError(404, f'pod "{pod}" in namespace "{namespace}" is not on this node')
         return worker.log_source(container, previous)
+
+    def _pod(self, namespace: str, pod: str) -> dict[str, Any] | None:
+        worker = self.by_name.get((namespace, pod))
+        return None if worker is None else worker_info(worker)
 
     async def _shutdown(self) -> None:
         """Stop every Pod's processes (briefly graceful), then remove all network devices."""

@@ -19,6 +19,9 @@ class AgentConfig:
     gateway: ipaddress.IPv4Address
     ca_file: Path
     api_server_port: int
+    # The control-plane binary; its ``kubelet-streaming`` component serves exec,
+    # attach and port-forward (see :mod:`.streaming`).  Without it: logs only.
+    kubelet_binary: Path | None = None
 
     @property
     def prefixlen(self) -> int:

@@ -4,7 +4,9 @@ Container output is stored in the CRI log format (``<RFC3339Nano> <stream> <P|F>
 one file per container run, so ``--timestamps``, ``--since`` and ``--previous`` can be
 answered.  :class:`LogServer` serves ``/containerLogs/{ns}/{pod}/{container}`` over HTTPS
 at the Node's InternalIP, where the API server's ``pods/log`` proxy looks for a kubelet;
-that is how ``kubectl logs`` and ``KubeCluster.get_logs()`` reach local processes.
+that is how ``kubectl logs`` and ``KubeCluster.get_logs()`` reach local processes.  With
+the Go streaming endpoint (:mod:`.streaming`) in front, it serves plain HTTP on a unix
+socket instead and the Go side forwards the log requests.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import datetime
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -204,35 +206,50 @@ class LogLookupError(Exception):
 Resolver = Callable[[str, str, str, bool], LogSource]
 
 
+def write_serving_certificate(cert_dir: Path, host: str) -> tuple[Path, Path]:
+    """Write a self-signed kubelet serving certificate for ``host``; return the cert and key paths.
+
+    The API server does not verify kubelet certificates here (no ``--kubelet-certificate-authority``).
+    """
+    ca = pki.make_ca("dask-kubernetes-node-agent-ca")
+    serving = pki.issue(ca, "node-agent", dns_names=["localhost"], ip_addresses=[host])
+    cert_dir.mkdir(parents=True, exist_ok=True)
+    cert, key = cert_dir / "kubelet.crt", cert_dir / "kubelet.key"
+    cert.write_bytes(serving.cert + ca.cert)
+    key.write_bytes(serving.key)
+    key.chmod(0o600)
+    return cert, key
+
+
 class LogServer:
     """HTTPS server at the gateway IP with the kubelet's ``/containerLogs`` path."""
 
-    def __init__(self, host: str, cert_dir: Path, resolve: Resolver) -> None:
+    def __init__(
+        self, host: str, cert_dir: Path, resolve: Resolver, routes: Sequence[web.RouteDef] = ()
+    ) -> None:
         self.host = host
         self.cert_dir = cert_dir
         self.resolve = resolve
+        self.routes = list(routes)
         self.port = 0
         self._runner: web.AppRunner | None = None
 
     def _ssl(self) -> ssl.SSLContext:
-        """A self-signed serving certificate: the API server does not verify kubelet certificates here."""
-        ca = pki.make_ca("dask-kubernetes-node-agent-ca")
-        serving = pki.issue(ca, "node-agent", dns_names=["localhost"], ip_addresses=[self.host])
-        self.cert_dir.mkdir(parents=True, exist_ok=True)
-        cert, key = self.cert_dir / "kubelet.crt", self.cert_dir / "kubelet.key"
-        cert.write_bytes(serving.cert + ca.cert)
-        key.write_bytes(serving.key)
-        key.chmod(0o600)
+        cert, key = write_serving_certificate(self.cert_dir, self.host)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
         return ctx
 
-    async def start(self) -> int:
-        """Listen on a free port of the gateway IP; return the port for the Node's daemonEndpoints."""
+    def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._logs)
         app.router.add_get("/healthz", self._healthz)
-        self._runner = web.AppRunner(app, access_log=None)
+        app.router.add_routes(self.routes)
+        return app
+
+    async def start(self) -> int:
+        """Listen on a free port of the gateway IP; return the port for the Node's daemonEndpoints."""
+        self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -240,6 +257,15 @@ class LogServer:
         self.port = int(sock.getsockname()[1])
         await web.SockSite(self._runner, sock, ssl_context=self._ssl()).start()
         return self.port
+
+    async def start_unix(self, path: Path) -> None:
+        """Serve plain HTTP on a root-only unix socket, behind the Go kubelet endpoint (:mod:`.streaming`)."""
+        self._runner = web.AppRunner(self._app(), access_log=None)
+        await self._runner.setup()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        await web.UnixSite(self._runner, str(path)).start()
+        path.chmod(0o600)
 
     async def stop(self) -> None:
         """Stop serving."""
