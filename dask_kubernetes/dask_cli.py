@@ -14,7 +14,6 @@ from typing import Any
 import click
 import yaml
 
-
 # Plain scalars that YAML 1.1 readers (kubectl, go-yaml) take for booleans, though
 # PyYAML writes them unquoted: `--image y` must stay the string "y".
 _YAML11_BOOLS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"})

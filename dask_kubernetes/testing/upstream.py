@@ -116,10 +116,24 @@ def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None, check: bool
 
 
 def apply_crds(upstream: Upstream, kubeconfig: Path) -> None:
-    """Apply upstream's CRDs with plain kubectl, as its chart's ``crds/`` folder leaves them (no Helm labels)."""
+    """Apply upstream's CRDs with plain kubectl, as its chart's ``crds/`` leaves them (no Helm labels)."""
+    names = []
     for path in upstream.crd_files:
-        _kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(path))
-    _kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
+        out = _kubectl(
+            kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(path), "-o", "name"
+        )
+        names.append(out.strip())
+
+    def established() -> bool:
+        # Not `kubectl wait`: it fails on a CRD whose status the API server has not written yet.
+        for name in names:
+            out = _kubectl(kubeconfig, "get", name, "-o", "json")
+            conditions = (json.loads(out).get("status") or {}).get("conditions") or []
+            if not any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                return False
+        return True
+
+    wait_for(established, timeout=120, what="upstream's CRDs to be established")
 
 
 def install_operator(

@@ -53,8 +53,12 @@ def takeover_step() -> str:
     return match.group(1)
 
 
-def helm_upgrade(target: KubeTarget, *values: str) -> subprocess.CompletedProcess[str]:
+def helm_upgrade(
+    target: KubeTarget, *values: str, force_conflicts: bool = False
+) -> subprocess.CompletedProcess[str]:
     cmd = [find("helm"), "upgrade", "--install", RELEASE, str(CHART)]
+    if force_conflicts:  # as the guide says for Helm 4's server-side apply
+        cmd.append("--force-conflicts")
     cmd += ["--namespace", OPERATOR_NS, "--create-namespace", "--set", "webhook.enabled=false"]
     for value in values:
         cmd += ["--set", value]
@@ -107,13 +111,14 @@ def test_upstream_cluster_survives_the_takeover_and_is_reported(fresh, released,
     # ... and cannot take them over until they carry Helm's ownership metadata ...
     refused = helm_upgrade(fresh)
     assert refused.returncode != 0
-    assert "daskclusters.kubernetes.dask.org" in refused.stderr and "ownership" in refused.stderr
+    assert 'CustomResourceDefinition "dask' in refused.stderr, refused.stderr
+    assert "invalid ownership metadata" in refused.stderr, refused.stderr
     # ... which the guide's step adds.
     env = {**fresh.env(), "RELEASE": RELEASE, "NAMESPACE": OPERATOR_NS}
     env["PATH"] = f"{Path(find('kubectl')).parent}{os.pathsep}{env['PATH']}"
     step = subprocess.run(["bash", "-euo", "pipefail", "-c", takeover_step()], env=env, capture_output=True)
     assert step.returncode == 0, step.stderr
-    taken = helm_upgrade(fresh)
+    taken = helm_upgrade(fresh, force_conflicts=True)
     assert taken.returncode == 0, taken.stderr
     crd = get(fresh, "crd", "daskclusters.kubernetes.dask.org")
     assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
