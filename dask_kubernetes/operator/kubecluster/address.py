@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import socket
 import subprocess
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dask_kubernetes._structs import constants, naming
+from dask_kubernetes._tools import ToolNotFound, find
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import in_cluster
 
@@ -63,7 +63,10 @@ def _free_port() -> int:
 
 
 async def _port_forward(namespace: str, service: str, remote: int, local: int | None) -> Endpoint:
-    kubectl = shutil.which("kubectl")
+    try:
+        kubectl = find("kubectl")
+    except ToolNotFound:
+        kubectl = None
     if kubectl is None:
         raise RuntimeError(
             f"cannot reach service {service} from outside the cluster: its Pod IP is not routable here, "
