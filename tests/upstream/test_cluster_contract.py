@@ -157,3 +157,20 @@ def test_no_operator_message_is_upstreams(k):
         with pytest.raises(TimeoutError, match="is the Dask Operator running"):
             KubeCluster(name="noop", n_workers=1, resource_timeout=1, namespace=k.namespace, quiet=True)
     assert os.environ["KUBECONFIG"]
+
+
+def test_a_slow_scheduler_is_waited_for_not_deleted(k):
+    # As upstream: resource_timeout bounds the operator's pick-up and a crash loop,
+    # not a slow start (an image pull on a real cluster); the cluster is kept.
+    spec = make_cluster_spec(name="slow", n_workers=0)
+    spec["spec"]["scheduler"]["spec"]["containers"][0]["args"] = [
+        "sh",
+        "-c",
+        "sleep 15 && exec dask-scheduler --host 0.0.0.0",
+    ]
+    with KubeCluster(
+        custom_cluster_spec=spec, namespace=k.namespace, resource_timeout=3, quiet=True
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        assert any("still waiting" in str(entry) for entry in cluster._cluster_manager_logs)
+        assert k.get("daskcluster", "slow") is not None
