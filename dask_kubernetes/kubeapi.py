@@ -281,6 +281,16 @@ class Kube:
             )
         )
 
+    async def list_deployments(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """List Deployments by label selector (to recognise clusters upstream's operator made)."""
+        await self.limiter.acquire()
+        data = await _json(
+            await client.AppsV1Api(self.api_client).list_namespaced_deployment(
+                namespace, label_selector=label_selector, _preload_content=False
+            )
+        )
+        return list(data.get("items", []))
+
     async def pod_logs(self, namespace: str, name: str, *, tail: int = 50) -> str:
         """Read the tail of a Pod's log, for error messages; empty if unavailable."""
         try:

@@ -34,6 +34,15 @@ COMPONENT_SCHEDULER: Final = "scheduler"
 COMPONENT_WORKER: Final = "worker"
 COMPONENT_WORKER_GROUP: Final = "workergroup"
 COMPONENT_JOB_RUNNER: Final = "job-runner"
+# Components that are Pods (the scheduler's Service shares its component label).
+POD_COMPONENTS: Final = (COMPONENT_SCHEDULER, COMPONENT_WORKER, COMPONENT_JOB_RUNNER)
+
+# Istio's per-Pod opt-out: an injected sidecar never exits, so a job runner Pod would
+# never complete.  Upstream sets it on every Pod it builds; we set it as a default.
+LABEL_ISTIO_INJECT: Final = "sidecar.istio.io/inject"
+
+# The container name of upstream's classic KubeCluster, kept for code that imports it.
+KUBECLUSTER_CONTAINER_NAME: Final = "dask-container"
 
 # Metadata keys that belong to tools, never propagated to children.
 RESERVED_METADATA_PREFIXES: Final = ("kopf.zalando.org", "kubectl.kubernetes.io")
@@ -58,7 +67,8 @@ PORT_NAME_DASHBOARD: Final = "http-dashboard"
 
 # Cluster names are DNS-1123 labels short enough that "{name}-scheduler" still is one.
 DNS1123_LABEL_MAX: Final = 63
-MAX_CLUSTER_NAME_LEN: Final = DNS1123_LABEL_MAX - len("-scheduler")
+SCHEDULER_NAME_TEMPLATE: Final = "{cluster_name}-scheduler"
+MAX_CLUSTER_NAME_LEN: Final = DNS1123_LABEL_MAX - len(SCHEDULER_NAME_TEMPLATE.format(cluster_name=""))
 MAX_WORKER_GROUP_NAME_LEN: Final = DNS1123_LABEL_MAX
 DNS1123_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 

@@ -16,7 +16,7 @@ from dask_kubernetes._structs import constants
 
 def scheduler_name(cluster: str) -> str:
     """Name the scheduler Pod and Service of ``cluster``; both share it."""
-    return f"{cluster}-scheduler"
+    return constants.SCHEDULER_NAME_TEMPLATE.format(cluster_name=cluster)
 
 
 def default_worker_group_name(cluster: str) -> str:

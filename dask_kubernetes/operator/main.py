@@ -1,71 +1,79 @@
-"""``dask-kubernetes operator``: run the kopf controller with kopf-style flags.
+"""``dask-kubernetes operator``: run the kopf controller through kopf's own ``kopf run``.
 
-Accepts the chart's ``kopfArgs``: ``--all-namespaces`` (``-A``), ``--namespace NAME``
-(``-n``, repeatable, globs allowed), ``--liveness URL``, ``--verbose``, and ``--standalone``
-(no leader election; otherwise replicas elect a leader through a Lease in ``POD_NAMESPACE``).
+Every flag goes to kopf unchanged, so anything ``kopf run`` accepts works here too
+(``--log-format=json``, ``--debug``, ``--peering``, ``--liveness``, ``-n`` globs...),
+as with upstream's image, which runs ``kopf run -m dask_kubernetes.operator.controller``.
+Two defaults differ from bare ``kopf run``: without ``-n``/``-A`` the operator
+watches every namespace, and without ``--peering`` it runs ``--standalone``.
+
+Replicas coordinate through a Lease (see :mod:`.controller.leader`), not kopf
+peering; an explicit ``--standalone`` also turns that leader election off.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
-import os
-import socket
 from collections.abc import Sequence
+from typing import Any
+
+# The module kopf preloads: importing it registers every handler.
+CONTROLLER_MODULE = "dask_kubernetes.operator.controller"
+
+_SCOPE_FLAGS = ("-A", "--all-namespaces", "-n", "--namespace")
+_PEERING_FLAGS = ("--standalone", "-P", "--peering", "--dev")
+_FORMAT_FLAGS = ("--log-format",)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dask-kubernetes operator")
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
-    scope.add_argument(
-        "-n", "--namespace", action="append", default=[], help="watch this namespace (repeatable)"
-    )
-    parser.add_argument(
-        "--liveness", default=None, help="serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
-    )
-    parser.add_argument("--verbose", action="store_true", help="log debug messages")
-    parser.add_argument(
-        "--standalone",
-        action="store_true",
-        help="reconcile without leader election (one replica, or local use)",
-    )
-    return parser
+def _given(args: Sequence[str], flags: Sequence[str]) -> bool:
+    """Tell whether any of ``flags`` appears, as ``--flag``, ``--flag=x`` or ``-fX``."""
+    for arg in args:
+        for flag in flags:
+            if arg == flag or arg.startswith(flag + "=") or (len(flag) == 2 and arg.startswith(flag)):
+                return True
+    return False
 
 
-def _identity() -> str:
-    """kopf's peering identity, without kopf's ``getpass.getuser()``.
+def kopf_argv(argv: Sequence[str]) -> list[str]:
+    """Translate our command line into ``kopf run``'s, adding only our two defaults.
 
-    That lookup fails for a uid the image's /etc/passwd does not list (the chart's
-    runAsUser 1000, OpenShift's arbitrary uids) and would crash the operator at start.
+    Pure, so the translation is tested without starting anything.
     """
-    return os.environ.get("POD_ID") or f"dask-kubernetes-operator@{socket.gethostname()}"
+    args = list(argv)
+    defaults = []
+    if not _given(args, _SCOPE_FLAGS):
+        defaults.append("--all-namespaces")
+    if not _given(args, _PEERING_FLAGS):
+        defaults.append("--standalone")
+    if not _given(args, _FORMAT_FLAGS):
+        defaults.append("--log-format=plain")
+    return ["run", "--module", CONTROLLER_MODULE, *defaults, *args]
+
+
+def _quiet_kopf_object_logs(**_: Any) -> None:
+    """kopf reports every handler call at INFO; our reconcilers log the decisions that matter."""
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str]) -> int:
-    """Parse flags, load the handlers and plugins, and run until stopped."""
+    """Run ``kopf run`` with our handlers; return its exit code (2 for a bad flag, with kopf's message)."""
+    import click
     import kopf
+    from kopf import cli as kopf_cli
 
-    from dask_kubernetes.operator import controller  # noqa: F401  (registers the handlers)
+    from dask_kubernetes.operator import kopf_run
     from dask_kubernetes.operator.controller import startup
-    from dask_kubernetes.operator.controller.plugins import load_plugins
 
-    args = _parser().parse_args(list(argv))
-    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.PLAIN)
-    logging.getLogger("dask_kubernetes").setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    # kopf reports every handler call at INFO; our reconcilers log the decisions that matter.
-    logging.getLogger("kopf.objects").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    startup.STANDALONE["value"] = args.standalone
-    load_plugins()
-    clusterwide = args.all_namespaces or not args.namespace
-    asyncio.run(
-        kopf.operator(
-            clusterwide=clusterwide,
-            namespaces=() if clusterwide else tuple(args.namespace),
-            liveness_endpoint=args.liveness,
-            standalone=True,  # no kopf peering: replicas coordinate through a Lease instead
-            identity=_identity(),  # type: ignore[arg-type]  # kopf's Identity is a NewType of str
-        )
-    )
+    startup.STANDALONE["value"] = _given(argv, ("--standalone",))
+    kopf_run.register()  # the controller's handlers and the plugins
+    kopf.on.startup()(_quiet_kopf_object_logs)
+    try:
+        kopf_cli.main.main(args=kopf_argv(argv), prog_name="dask-kubernetes operator", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        return 130
     return 0

@@ -145,7 +145,7 @@ def test_no_operator_running_is_a_timeout_that_says_so(k):
             timeout=60,
             what="the operator Pod to stop",
         )
-        with pytest.raises(TimeoutError, match="is the Dask operator running"):
+        with pytest.raises(TimeoutError, match="is the Dask Operator running"):
             KubeCluster(name="orphan", namespace=k.namespace, resource_timeout=5, quiet=True)
         assert k.get("daskcluster", "orphan") is None
     finally:

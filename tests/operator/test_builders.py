@@ -47,6 +47,7 @@ def test_scheduler_pod_follows_the_seed_example(cluster):
     assert meta["annotations"] == {"hello": "world", "fizz": "buzz"}
     assert meta["labels"] == {
         "team": "data",
+        "sidecar.istio.io/inject": "false",
         constants.LABEL_CLUSTER_NAME: "annotated",
         constants.LABEL_COMPONENT: constants.COMPONENT_SCHEDULER,
         constants.LABEL_SCHEDULER_TEMPLATE_HASH: scheduler_builder.scheduler_template_hash(cluster),
@@ -121,7 +122,11 @@ def test_subresource_overrides_top_level_and_base_wins():
         {"labels": {"foo": "baz"}},
         {"dask.org/component": "worker"},
     )
-    assert merged["labels"] == {"foo": "baz", "dask.org/component": "worker"}
+    assert merged["labels"] == {
+        "sidecar.istio.io/inject": "false",
+        "foo": "baz",
+        "dask.org/component": "worker",
+    }
 
 
 def test_tool_keys_never_propagate():

@@ -48,6 +48,12 @@
   - create
   - patch
 - apiGroups:
+  - apps
+  resources:
+  - deployments
+  verbs:
+  - list
+- apiGroups:
   - events.k8s.io
   resources:
   - events

@@ -33,9 +33,25 @@ def merge_metadata(
     sub: Mapping[str, Any] | None,
     base_labels: Mapping[str, str],
 ) -> dict[str, dict[str, str]]:
-    """Merge labels and annotations in the seed's order: top <= subresource <= base."""
+    """Merge labels and annotations in the seed's order: defaults <= top <= subresource <= base.
+
+    The one default, ``sidecar.istio.io/inject: "false"`` on the Pods' (and the
+    scheduler Service's) labels, is upstream's: an injected Istio sidecar never
+    exits, so a finished job runner Pod would run forever.  Unlike upstream, a
+    cluster's own labels may turn it back on (e.g. for mTLS between workers).
+    """
     top, sub = top or {}, sub or {}
-    labels = {**propagatable(top.get("labels")), **propagatable(sub.get("labels")), **base_labels}
+    defaults = (
+        {constants.LABEL_ISTIO_INJECT: "false"}
+        if base_labels.get(constants.LABEL_COMPONENT) in constants.POD_COMPONENTS
+        else {}
+    )
+    labels = {
+        **defaults,
+        **propagatable(top.get("labels")),
+        **propagatable(sub.get("labels")),
+        **base_labels,
+    }
     annotations = {**propagatable(top.get("annotations")), **propagatable(sub.get("annotations"))}
     return {"labels": labels, "annotations": annotations}
 

@@ -7,6 +7,7 @@ routes the operator prefers over RPC.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,15 +25,23 @@ def _env_list(env: Mapping[str, str] | Sequence[Mapping[str, Any]] | None) -> li
 
 
 def _resources(resources: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check ``resources`` with upstream's exceptions and words (TypeError, ValueError), ours after."""
     if not resources:
         return {}
+    if not isinstance(resources, Mapping):
+        raise TypeError(
+            f"resources must be dict type, found {type(resources)}; e.g. {{'limits': {{'memory': '2Gi'}}}}"
+        )
     unknown = sorted(set(resources) - RESOURCE_KEYS)
     if unknown:
         raise ValueError(
-            f"resources has unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"resources has unknown field {unknown[0]!r}; "
             "use 'requests' and 'limits', e.g. {'limits': {'memory': '2Gi'}}"
         )
-    return {key: dict(value) for key, value in resources.items()}
+    for key, value in resources.items():
+        if key != "claims" and not isinstance(value, Mapping):
+            raise TypeError(f"key of {key!r} must be dict type, found {type(value)}")
+    return {key: copy.deepcopy(value) if key == "claims" else dict(value) for key, value in resources.items()}
 
 
 def _command(command: str | Sequence[str]) -> list[str]:

@@ -40,6 +40,8 @@ class Context:
     admitted: dict[tuple[str, str, str], float] = field(default_factory=dict)
     # Spec fields written to children: key -> (hash of the value, child's generation after the write).
     last_written: dict[Key, tuple[str, Any]] = field(default_factory=dict)
+    # Objects known not to be made by upstream's operator: (plural, uid).
+    not_upstream: set[tuple[str, str]] = field(default_factory=set)
     # Last seen (generation, metadata) of our objects, to ignore our own status writes.
     _seen: dict[Key, Any] = field(default_factory=dict)
 

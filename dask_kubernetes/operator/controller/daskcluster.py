@@ -206,6 +206,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         return None
     if await common.reject_if_unbuildable(ctx, PLURAL, cluster, {"phase": "Error"}):
         return None
+    # Issue 12: a cluster upstream's operator made (scheduler Deployment) is left alone
+    # and marked Stalled with the migration step; never add a second scheduler to it.
+    from dask_kubernetes.operator.controller import upstream_guard
+
+    if await upstream_guard.stalled_if_upstream(ctx, PLURAL, cluster):
+        return None
     first_sight = not (cluster.get("status") or {}).get("phase")
     await _ensure_service(ctx, cluster)
     existing = common.scheduler_pod(ctx, namespace, name)

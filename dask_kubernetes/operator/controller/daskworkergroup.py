@@ -79,6 +79,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         return None
     if await common.reject_if_unbuildable(ctx, PLURAL, group, {"phase": "Error"}):
         return None
+    # Issue 12: a group upstream's operator made (worker Deployments) is left alone and
+    # marked Stalled with the migration step; never add a second set of workers to it.
+    from dask_kubernetes.operator.controller import upstream_guard
+
+    if await upstream_guard.stalled_if_upstream(ctx, PLURAL, group):
+        return None
     cluster_name = group["spec"]["cluster"]
     worker = group["spec"]["worker"]
     desired = int(worker.get("replicas", 1))

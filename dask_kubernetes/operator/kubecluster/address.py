@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import socket
 import subprocess
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dask_kubernetes._structs import constants, naming
+from dask_kubernetes._tools import ToolNotFound, find
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import in_cluster
 
@@ -63,7 +63,10 @@ def _free_port() -> int:
 
 
 async def _port_forward(namespace: str, service: str, remote: int, local: int | None) -> Endpoint:
-    kubectl = shutil.which("kubectl")
+    try:
+        kubectl = find("kubectl")
+    except ToolNotFound:
+        kubectl = None
     if kubectl is None:
         raise RuntimeError(
             f"cannot reach service {service} from outside the cluster: its Pod IP is not routable here, "
@@ -102,7 +105,10 @@ async def resolve(
     if in_cluster():
         return Endpoint(f"{service_name}.{namespace}.svc.cluster.local", int(port["port"]))
     if not port_forward_cluster_ip:
-        pod = await kube.get_pod(namespace, service_name)
+        # By labels, not by name: upstream's operator runs the scheduler as a Deployment.
+        candidates = await kube.list_pods(namespace, naming.scheduler_selector(cluster))
+        running = [p for p in candidates if (p.get("status") or {}).get("phase") == "Running"]
+        pod = running[0] if running else None
         ip = ((pod or {}).get("status") or {}).get("podIP")
         target = port.get("targetPort", port["port"])
         container_port = _container_port(pod or {}, target, default_port)

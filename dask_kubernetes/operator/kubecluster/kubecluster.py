@@ -10,15 +10,19 @@ scheduler with its logs).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
+import errno
 import getpass
+import logging
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import dask.config
 from distributed.core import Status, rpc
@@ -33,7 +37,7 @@ from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client, current_namespace
 from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.builders.spec import make_cluster_spec, make_worker_spec
-from dask_kubernetes.operator.kubecluster import address, resources
+from dask_kubernetes.operator.kubecluster import address, diagnose, resources
 from dask_kubernetes.operator.logic import pods
 from dask_kubernetes.validation import common
 
@@ -46,12 +50,20 @@ class CreateMode(StrEnum):
     CONNECT_ONLY = "CONNECT_ONLY"
 
 
-def _load_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
+log = logging.getLogger(__name__)
+
+
+def _load_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(spec, Mapping):
         return copy.deepcopy(dict(spec))
+    if not isinstance(spec, str | os.PathLike):
+        raise TypeError(
+            f"custom_cluster_spec must be a dict or the path of a YAML file, found {type(spec).__name__}"
+        )
     path = Path(spec).expanduser()
     if not path.exists():
-        raise ValueError(f"custom_cluster_spec file {str(path)!r} does not exist")
+        # Upstream's open() raised this; users catch it.
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     loaded = YAML(typ="safe").load(path.read_text())
     if not isinstance(loaded, Mapping) or loaded.get("kind") != constants.KIND_CLUSTER:
         raise ValueError(f"custom_cluster_spec file {str(path)!r} does not hold a DaskCluster")
@@ -69,7 +81,12 @@ class KubeCluster(Cluster):
     ``KubeCluster(custom_cluster_spec=make_cluster_spec(**kwargs))``; pass
     ``custom_cluster_spec`` (a dict or a YAML path) for full control, or use
     :meth:`from_name` to attach to a cluster made with kubectl.
+
+    A cluster this object created is deleted when it is closed, or at interpreter
+    exit if it never was (``shutdown_on_close``), as upstream's.
     """
+
+    _instances: ClassVar[weakref.WeakSet[KubeCluster]] = weakref.WeakSet()
 
     def __init__(
         self,
@@ -126,6 +143,8 @@ class KubeCluster(Cluster):
         self._endpoints: list[address.Endpoint] = []
         self._dashboard: address.Endpoint | None = None
         self._component_status: dict[str, str] = {}
+        self.forwarded_dashboard_port: str | None = None
+        self._instances.add(self)
         super().__init__(name=name, loop=loop, asynchronous=asynchronous, quiet=quiet, **kwargs)
         if not self.called_from_running_loop:
             self._loop_runner.start()
@@ -153,10 +172,8 @@ class KubeCluster(Cluster):
             idle_timeout=self.idle_timeout,
             jupyter=self.jupyter,
         )
-        template_path = dask.config.get("kubernetes.worker-template-path")
-        if template_path:
-            template = YAML(typ="safe").load(Path(template_path).expanduser().read_text())
-            spec["spec"]["worker"]["spec"] = template["spec"]
+        # kubernetes.worker-template-path belongs to the classic KubeCluster; as upstream's,
+        # the operator's spec never reads it (a leftover setting must not replace workers).
         return spec
 
     # Lifecycle -------------------------------------------------------------
@@ -188,6 +205,7 @@ class KubeCluster(Cluster):
             created = await resources.create(self.kube, constants.PLURAL_CLUSTER, self.namespace, body)
         else:
             self._log(f"Connecting to existing DaskCluster {self.name!r}")
+            self._adopt_worker_defaults(existing)
         if self.shutdown_on_close is None:
             self.shutdown_on_close = created
         try:
@@ -209,6 +227,7 @@ class KubeCluster(Cluster):
                 local_port=self.scheduler_forward_port,
             )
             self._endpoints.append(self._dashboard)
+            self.forwarded_dashboard_port = str(self._dashboard.port)
             await super()._start()
         except BaseException:
             if created:
@@ -216,6 +235,16 @@ class KubeCluster(Cluster):
             await self._close_connections()
             raise
         self._log(f"Ready, dashboard at {self.dashboard_link}")
+
+    def _adopt_worker_defaults(self, cluster: Mapping[str, Any]) -> None:
+        """Take the image, env and resources of a cluster we connect to, for ``add_worker_group``."""
+        containers = (((cluster.get("spec") or {}).get("worker") or {}).get("spec") or {}).get("containers")
+        if not containers:
+            return
+        container = containers[0]
+        self.image = container.get("image") or self.image
+        self.env = container.get("env") or {}
+        self.resources = container.get("resources") or None
 
     def _status(self, component: str, value: str) -> None:
         if self._component_status.get(component) != value:
@@ -239,32 +268,56 @@ class KubeCluster(Cluster):
                 return
             await asyncio.sleep(0.25)
         raise TimeoutError(
-            f"DaskCluster {self.name} was not picked up within {self.resource_timeout:.0f}s: "
-            "is the Dask operator running?"
+            f"Dask Cluster resource not actioned after {self.resource_timeout:.0f} seconds, "
+            f"is the Dask Operator running? (DaskCluster {self.name} in namespace {self.namespace} "
+            "has no status.phase: check the operator's Pod and logs)"
         )
 
+    async def _scheduler_pod(self) -> dict[str, Any] | None:
+        """The cluster's scheduler Pod, found by its labels.
+
+        Upstream's operator runs the scheduler as a Deployment, whose Pod is not named
+        ``{name}-scheduler``; the labels are the same for both operators.
+        """
+        found = [
+            pod
+            for pod in await self.kube.list_pods(self.namespace, naming.scheduler_selector(self.name))
+            if not pods.is_terminating(pod)
+        ]
+        return max(found, key=pods.created) if found else None
+
     async def _wait_for_scheduler(self) -> None:
+        """Wait until the scheduler Pod is Ready; fail only if it crash-loops.
+
+        As upstream's, a scheduler that is merely slow (an image pull on a real
+        cluster) is waited for past ``resource_timeout``, and the cluster is kept.
+        """
         deadline = time.monotonic() + self.resource_timeout
-        pod_name = naming.scheduler_name(self.name)
+        warned = False
         while True:
-            pod = await self.kube.get_pod(self.namespace, pod_name)
+            pod = await self._scheduler_pod()
             if pod is not None:
                 if pods.crash_looping(pod):
-                    logs = await self.kube.pod_logs(self.namespace, pod_name, tail=200)
+                    logs = await self.kube.pod_logs(self.namespace, pods.name(pod), tail=200)
                     self._status("Scheduler Pod", "CrashLoopBackOff")
                     raise SchedulerStartupError(
-                        f"the scheduler Pod {pod_name} is crash-looping. Its logs:\n{logs}"
+                        "Scheduler failed to start.",
+                        "Scheduler Pod logs:",
+                        diagnose.startup_failure_detail(pod, logs),
                     ) from CrashLoopBackOffError(logs)
                 ready = pods.is_ready(pod)
                 self._status("Scheduler Pod", "Ready" if ready else pods.phase(pod))
                 if ready:
                     return
-            if time.monotonic() > deadline:
-                logs = await self.kube.pod_logs(self.namespace, pod_name, tail=200) if pod else ""
-                raise SchedulerStartupError(
-                    f"the scheduler Pod {pod_name} was not Ready within {self.resource_timeout:.0f}s"
-                    + (f". Its logs:\n{logs}" if logs else "")
+            if not warned and time.monotonic() > deadline:
+                warned = True
+                problems = diagnose.container_problems(pod or {})
+                message = (
+                    f"the scheduler of {self.name} is not Ready after {self.resource_timeout:.0f}s "
+                    f"({'; '.join(problems) or (pods.phase(pod) if pod else 'no Pod yet')}); still waiting"
                 )
+                log.warning(message)
+                self._log(message)
             await asyncio.sleep(0.5)
 
     async def _wait_for_comm(self) -> None:
@@ -286,16 +339,27 @@ class KubeCluster(Cluster):
             await self._kube.api_client.close()
             self._kube = None
 
-    async def _close(self) -> None:
+    def close(self, timeout: float | None = 3600) -> Any:  # type: ignore[override]
+        """Close the connection; delete the cluster if this object created it (``shutdown_on_close``).
+
+        ``timeout`` (seconds, upstream's default 3600) bounds the wait for the cluster
+        to be gone; TimeoutError if it is not.
+        """
+        return self.sync(self._close, timeout=timeout)
+
+    async def _close(self, timeout: float | None = 3600) -> None:
         if self.status == Status.closed:
             return
         await super()._close()
         if self._kube is not None and self.shutdown_on_close:
             await self.kube.delete(constants.PLURAL_CLUSTER, self.namespace, self.name)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if not await self.kube.list_pods(self.namespace, naming.cluster_selector(self.name)):
-                    break
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while await self.kube.get(constants.PLURAL_CLUSTER, self.namespace, self.name) is not None or (
+                await self.kube.list_pods(self.namespace, naming.cluster_selector(self.name))
+            ):
+                if deadline is not None and time.monotonic() > deadline:
+                    await self._close_connections()
+                    raise TimeoutError(f"Timed out deleting cluster resource {self.name}")
                 await asyncio.sleep(0.5)
         await self._close_connections()
 
@@ -420,5 +484,58 @@ class KubeCluster(Cluster):
 
     @classmethod
     def from_name(cls, name: str, **kwargs: Any) -> KubeCluster:
-        """Connect to an existing cluster by name; closing it leaves the cluster running."""
-        return cls(name=name, create_mode=CreateMode.CONNECT_ONLY, **kwargs)
+        """Connect to an existing cluster by name; closing it leaves the cluster running.
+
+        As upstream's, ``create_mode`` and ``shutdown_on_close`` may be overridden.
+        """
+        defaults = {"create_mode": CreateMode.CONNECT_ONLY, "shutdown_on_close": False}
+        return cls(name=name, **(defaults | kwargs))
+
+
+def _delete_at_exit(cluster: KubeCluster) -> None:
+    """Delete one cluster at interpreter exit, with a synchronous client: its event loop may be gone."""
+    from kubernetes import client as sync_client
+    from kubernetes import config as sync_config
+    from kubernetes.client.rest import ApiException
+
+    from dask_kubernetes.kubeconfig import in_cluster
+
+    if in_cluster():
+        sync_config.load_incluster_config()
+    else:
+        sync_config.load_kube_config()
+    with sync_client.ApiClient() as api:
+        try:
+            sync_client.CustomObjectsApi(api).delete_namespaced_custom_object(
+                constants.GROUP,
+                constants.VERSION,
+                cluster.namespace,
+                constants.PLURAL_CLUSTER,
+                cluster.name,
+                _request_timeout=10,
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+@atexit.register
+def reap_clusters() -> None:
+    """Delete the clusters this process created and never closed, as upstream's atexit hook does.
+
+    A notebook or script that ends without ``close()`` would otherwise leave a
+    cluster running (and billing) until someone notices.
+    """
+    for cluster in list(KubeCluster._instances):
+        if not cluster.shutdown_on_close or cluster.status == Status.closed or not cluster.namespace:
+            continue
+        try:
+            if not cluster.asynchronous and cluster.loop is not None and cluster._loop_runner.is_started():
+                cluster.close(timeout=10)
+            else:
+                _delete_at_exit(cluster)
+        except Exception as exc:  # exiting anyway: say what was left behind
+            try:
+                _delete_at_exit(cluster)
+            except Exception:
+                log.warning("could not delete DaskCluster %s at exit: %s", cluster.name, exc)

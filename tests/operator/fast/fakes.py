@@ -231,6 +231,10 @@ class FakeApi:
             return None
         return self.put("services", body)
 
+    async def list_deployments(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        self.calls.append(("list", "deployments", label_selector))
+        return []
+
     async def patch_service(self, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         self.calls.append(("patch", "services", name))
         svc = self.get("services", namespace, name)
