@@ -93,6 +93,44 @@ def pod_spec(spec: Any, path: str, *, role: str) -> list[FieldError]:
     return errors + [error for error in podspec.validate_pod_spec(spec, path) if error.path not in named]
 
 
+_PERCENT = re.compile(r"^[0-9]+%$")
+
+
+def _rollout_bound(value: Any, path: str) -> tuple[list[FieldError], bool]:
+    """Check one rollout bound; return its errors and whether it is zero."""
+    if isinstance(value, bool) or not (
+        (isinstance(value, int) and value >= 0) or (isinstance(value, str) and _PERCENT.match(value))
+    ):
+        return [FieldError(path, "must be a non-negative integer or a percentage such as '25%'")], False
+    return [], value in (0, "0%")
+
+
+def worker(worker: Any, path: str) -> list[FieldError]:
+    """Check a ``worker`` block (of a cluster, a worker group, a job's cluster): Pods, replicas, rollout."""
+    if not isinstance(worker, Mapping):
+        return [FieldError(path, "required field is missing", "FieldValueRequired")]
+    errors = pod_spec(worker.get("spec"), f"{path}.spec", role="worker")
+    replicas = worker.get("replicas", 1)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        errors.append(FieldError(f"{path}.replicas", "must be a non-negative integer"))
+    rollout = worker.get("rollout")
+    if rollout is None:
+        return errors
+    if not isinstance(rollout, Mapping):
+        return [*errors, FieldError(f"{path}.rollout", "must be an object")]
+    surge_errors, no_surge = _rollout_bound(rollout.get("maxSurge", "25%"), f"{path}.rollout.maxSurge")
+    gap_errors, no_gap = _rollout_bound(rollout.get("maxUnavailable", 0), f"{path}.rollout.maxUnavailable")
+    errors += surge_errors + gap_errors
+    if no_surge and no_gap:
+        errors.append(
+            FieldError(
+                f"{path}.rollout.maxUnavailable",
+                "may not be 0 when maxSurge is 0: no worker could be replaced",
+            )
+        )
+    return errors
+
+
 def metadata_name(obj: Mapping[str, Any]) -> Any:
     """Return ``metadata.name`` of an object, or None."""
     meta = obj.get("metadata")

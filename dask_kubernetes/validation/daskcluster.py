@@ -12,14 +12,7 @@ from dask_kubernetes.validation.errors import FieldError
 def validate_cluster_spec(spec: Mapping[str, Any], path: str = "spec") -> list[FieldError]:
     """Check a cluster spec: worker and scheduler PodSpecs and the scheduler Service."""
     errors: list[FieldError] = []
-    worker = spec.get("worker")
-    if not isinstance(worker, Mapping):
-        errors.append(FieldError(f"{path}.worker", "required field is missing", "FieldValueRequired"))
-    else:
-        errors += common.pod_spec(worker.get("spec"), f"{path}.worker.spec", role="worker")
-        replicas = worker.get("replicas", 1)
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            errors.append(FieldError(f"{path}.worker.replicas", "must be a non-negative integer"))
+    errors += common.worker(spec.get("worker"), f"{path}.worker")
     scheduler = spec.get("scheduler")
     if not isinstance(scheduler, Mapping):
         errors.append(FieldError(f"{path}.scheduler", "required field is missing", "FieldValueRequired"))

@@ -14,14 +14,7 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     errors = common.dns_label(common.metadata_name(obj), "metadata.name")
     spec = common.spec_of(obj)
     errors += common.cluster_name(spec.get("cluster"), "spec.cluster")
-    worker = spec.get("worker")
-    if not isinstance(worker, Mapping):
-        errors.append(FieldError("spec.worker", "required field is missing", "FieldValueRequired"))
-    else:
-        errors += common.pod_spec(worker.get("spec"), "spec.worker.spec", role="worker")
-        replicas = worker.get("replicas", 1)
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            errors.append(FieldError("spec.worker.replicas", "must be a non-negative integer"))
+    errors += common.worker(spec.get("worker"), "spec.worker")
     return errors
 
 
