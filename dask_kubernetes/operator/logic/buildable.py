@@ -3,8 +3,9 @@
 Admission rules (the webhook's) are deliberately not run again by the operator:
 a stricter rule in a new release must not stall clusters that already run.  The
 CRD schema guarantees most of this; these checks guard against objects stored
-before it did, or with validation switched off.  Whatever the API server would
-refuse in a Pod is left to its own dry run.
+before it did, or with validation switched off; a reference to a name no cluster
+or group can have would never resolve.  Whatever the API server would refuse in a
+Pod is left to its own dry run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dask_kubernetes._structs import constants
+from dask_kubernetes.validation import common as names
 
 
 def _pod_spec(problems: list[str], spec: Any, path: str) -> None:
@@ -41,6 +43,13 @@ def _cluster_spec(problems: list[str], spec: Any, path: str) -> None:
         problems.append(f"{path}.scheduler.service: required")
 
 
+def _reference(spec: Any, field: str, check: Any) -> list[str]:
+    """A name the object refers to must be one a cluster or group can have, or it never resolves."""
+    if not isinstance(spec, Mapping) or not spec.get(field):
+        return [f"spec.{field}: required"]
+    return [str(error) for error in check(spec[field], f"spec.{field}")]
+
+
 def problems(plural: str, obj: Mapping[str, Any]) -> list[str]:
     """Return what keeps the operator from building ``obj``'s children, each naming its field."""
     spec = obj.get("spec")
@@ -48,8 +57,7 @@ def problems(plural: str, obj: Mapping[str, Any]) -> list[str]:
     if plural == constants.PLURAL_CLUSTER:
         _cluster_spec(found, spec, "spec")
     elif plural == constants.PLURAL_WORKER_GROUP:
-        if not isinstance(spec, Mapping) or not spec.get("cluster"):
-            found.append("spec.cluster: required")
+        found += _reference(spec, "cluster", names.cluster_name)
         worker = (spec or {}).get("worker") if isinstance(spec, Mapping) else None
         _pod_spec(
             found, (worker or {}).get("spec") if isinstance(worker, Mapping) else None, "spec.worker.spec"
@@ -62,8 +70,9 @@ def problems(plural: str, obj: Mapping[str, Any]) -> list[str]:
             found, (cluster or {}).get("spec") if isinstance(cluster, Mapping) else None, "spec.cluster.spec"
         )
     elif plural == constants.PLURAL_AUTOSCALER:
-        if not isinstance(spec, Mapping) or not spec.get("cluster"):
-            found.append("spec.cluster: required")
-        elif int(spec.get("minimum", 0) or 0) > int(spec.get("maximum", 0) or 0):
+        found += _reference(spec, "cluster", names.cluster_name)
+        if isinstance(spec, Mapping) and spec.get("workerGroup") is not None:
+            found += _reference(spec, "workerGroup", names.dns_label)
+        if isinstance(spec, Mapping) and int(spec.get("minimum", 0) or 0) > int(spec.get("maximum", 0) or 0):
             found.append("spec.minimum: must not exceed spec.maximum")
     return found

@@ -448,3 +448,23 @@ def test_a_change_to_a_running_jobs_cluster_reaches_its_daskcluster(run, world):
     calls = run(main())
     assert world.api.get(C, NS, "j")["spec"]["worker"]["replicas"] == 3
     assert not [c for c in world.api.calls[calls:] if c[0] == "replace"]
+
+
+def test_a_reference_no_cluster_can_have_is_stalled_not_waited_for(run, world):
+    async def main():
+        group(world, "g", cluster_name="Not_A_Name")
+        await world.reconcile(G, "g")
+        world.api.put(
+            constants.PLURAL_AUTOSCALER,
+            {
+                "metadata": {"name": "a", "namespace": NS},
+                "spec": {"cluster": "c", "workerGroup": "Bad_Group", "maximum": 2},
+            },
+        )
+        await world.reconcile(constants.PLURAL_AUTOSCALER, "a")
+
+    run(main())
+    grp = condition(world.api.get(G, NS, "g"), "Stalled")
+    assert grp["status"] == "True" and "spec.cluster: must be a DNS-1123 label" in grp["message"]
+    scaler = condition(world.api.get(constants.PLURAL_AUTOSCALER, NS, "a"), "Stalled")
+    assert scaler["status"] == "True" and "spec.workerGroup" in scaler["message"]
