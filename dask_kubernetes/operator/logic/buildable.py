@@ -39,8 +39,17 @@ def _cluster_spec(problems: list[str], spec: Any, path: str) -> None:
         problems.append(f"{path}.scheduler: required")
         return
     _pod_spec(problems, scheduler.get("spec"), f"{path}.scheduler.spec")
-    if not isinstance(scheduler.get("service"), Mapping):
+    service = scheduler.get("service")
+    if not isinstance(service, Mapping):
         problems.append(f"{path}.scheduler.service: required")
+    elif (
+        not service.get("ports")
+        and service.get("type") != "ExternalName"
+        and service.get("clusterIP") != "None"
+    ):
+        # Workers and clients reach the scheduler through these ports; the API server
+        # refuses such a Service too, but a merge patch of a live one cannot say so.
+        problems.append(f"{path}.scheduler.service.ports: at least one port is required")
 
 
 def _reference(spec: Any, field: str, check: Any) -> list[str]:
