@@ -187,8 +187,7 @@ def _verdict(
         return conditions.Verdict(
             False, "SchedulerNotReady", "waiting for the scheduler Pod", reconciling=True
         )
-    group_replicas = int((group.get("spec") or {}).get("worker", {}).get("replicas", desired))
-    if not (group_ready and _group_current(group) and group_replicas == desired):
+    if not (group_ready and _group_current(group)):
         reasons = {c.get("type"): c for c in status.get("conditions") or []}
         reconciling = reasons.get(conditions.RECONCILING) or {}
         if reconciling.get("status") == "True" and reconciling.get("reason") == "RollingOut":
@@ -223,7 +222,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         return None
 
     group_status = group.get("status") or {}
-    desired = int(cluster["spec"]["worker"].get("replicas", 0))
+    # The default group's replicas: the cluster's, pushed on every change of its spec, or
+    # what `kubectl scale daskworkergroup`, KubeCluster.scale() or the autoscaler set since.
+    desired = int(
+        group.get("spec", {}).get("worker", {}).get("replicas", cluster["spec"]["worker"].get("replicas", 0))
+    )
     ready_workers = int(group_status.get("readyReplicas") or 0)
     if first_sight:
         phase = "Created"

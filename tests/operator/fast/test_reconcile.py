@@ -468,3 +468,21 @@ def test_a_reference_no_cluster_can_have_is_stalled_not_waited_for(run, world):
     assert grp["status"] == "True" and "spec.cluster: must be a DNS-1123 label" in grp["message"]
     scaler = condition(world.api.get(constants.PLURAL_AUTOSCALER, NS, "a"), "Stalled")
     assert scaler["status"] == "True" and "spec.workerGroup" in scaler["message"]
+
+
+def test_a_directly_scaled_default_group_is_what_the_cluster_reports(run, world):
+    async def main():
+        await bring_up(world, n=2)
+        grp = world.api.get(G, NS, "c-default")
+        grp["spec"]["worker"]["replicas"] = 3  # KubeCluster.scale(), kubectl scale daskworkergroup
+        world.api.put(G, grp)
+        await world.reconcile(G, "c-default")
+        await start_workers(world, "c-default")
+        await world.reconcile(G, "c-default")
+        await world.reconcile(C, "c")
+        return world.api.get(C, NS, "c")
+
+    obj = run(main())
+    assert obj["status"]["workers"] == "3/3"
+    assert condition(obj, "Ready")["status"] == "True"
+    assert world.api.get(G, NS, "c-default")["spec"]["worker"]["replicas"] == 3  # not undone by a resync
