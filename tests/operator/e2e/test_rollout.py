@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 
-import pytest
 from kubernetes import client, config, watch
 
 from dask_kubernetes.generator import yamlio
@@ -106,9 +105,8 @@ EDITS = {
 }
 
 
-@pytest.mark.parametrize("edit", sorted(EDITS))
-def test_worker_edit_rolls_out_to_every_pod_without_losing_data_or_ready_workers(k, edit):
-    change, check = EDITS[edit]
+def test_each_worker_edit_rolls_out_to_every_pod_without_losing_data_or_ready_workers(k):
+    """Image, env, resources and args, one after the other on one cluster, as Git commits would."""
     (cluster,) = example("cluster.yaml")
     cluster["spec"]["worker"]["replicas"] = 3
     ssa(k, cluster)
@@ -116,41 +114,42 @@ def test_worker_edit_rolls_out_to_every_pod_without_losing_data_or_ready_workers
     with scheduler_client(k, "simple") as dask, ReadyWatch(k, "simple-default") as ready:
         dask.wait_for_workers(3, timeout=240)
         data = Data(dask)
-        change(cluster["spec"]["worker"])
         ready.start()
-        ssa(k, cluster)
-        seen = []
+        for edit in sorted(EDITS):
+            change, check = EDITS[edit]
+            change(cluster["spec"]["worker"])
+            ssa(k, cluster)
+            seen = []
 
-        def rolled_out() -> bool:
-            # kstatus on the live object, around a look at the Pods: Current must never be read
-            # while a Pod of the old spec still runs.
-            before = kstatus(k.get("daskcluster", "simple"))[0]
-            old = [p for p in worker_pods(k, "simple-default") if not check(p)]
-            after = kstatus(k.get("daskcluster", "simple"))[0]
-            seen.append((before, len(old), after))
-            return _all_pods_have(k, "simple-default", check, 3)
+            def rolled_out(check=check, seen=seen) -> bool:
+                # kstatus on the live object, around a look at the Pods: Current must never be
+                # read while a Pod of the old spec still runs.
+                before = kstatus(k.get("daskcluster", "simple"))[0]
+                old = [p for p in worker_pods(k, "simple-default") if not check(p)]
+                after = kstatus(k.get("daskcluster", "simple"))[0]
+                seen.append((before, len(old), after))
+                return _all_pods_have(k, "simple-default", check, 3)
 
-        wait_for(rolled_out, timeout=420, what=f"the {edit} rolled out", interval=1)
-        wait_ready(k, "daskcluster", "simple")
-        assert kstatus(k.get("daskcluster", "simple"))[0] == "Current"
-        assert any(before == "InProgress" for before, _, _ in seen), seen
-        assert not [s for s in seen if s[1] and s[0] == "Current" and s[2] == "Current"], seen
-        assert data.lost() == 0
-        assert data.intact()
+            wait_for(rolled_out, timeout=420, what=f"the {edit} rolled out", interval=1)
+            wait_ready(k, "daskcluster", "simple")
+            assert kstatus(k.get("daskcluster", "simple"))[0] == "Current", edit
+            assert any(before == "InProgress" for before, _, _ in seen), (edit, seen)
+            assert not [s for s in seen if s[1] and s[0] == "Current" and s[2] == "Current"], (edit, seen)
+            assert k.get("daskcluster", "simple")["status"]["updatedReplicas"] == 3
+            diff = k(
+                "diff",
+                "--server-side",
+                f"--field-manager={MANAGER}",
+                "--force-conflicts",
+                "-f",
+                "-",
+                input=yamlio.dump(cluster),
+                check=False,
+            )
+            assert diff.returncode == 0, (edit, diff.stdout)
+            assert data.lost() == 0, edit
+            assert data.intact(), edit
     assert ready.lowest is not None and ready.lowest >= 3, f"Ready workers dropped to {ready.lowest}"
-    obj = k.get("daskcluster", "simple")
-    assert obj["status"]["updatedReplicas"] == 3
-    diff = k(
-        "diff",
-        "--server-side",
-        f"--field-manager={MANAGER}",
-        "--force-conflicts",
-        "-f",
-        "-",
-        input=yamlio.dump(cluster),
-        check=False,
-    )
-    assert diff.returncode == 0, diff.stdout
 
 
 def test_a_worker_group_edit_rolls_out(k):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import distributed
-
 from dask_kubernetes.testing.install import wait_for
 from tests.operator.e2e.conftest import example, is_ready, wait_ready, worker_pods
 
@@ -35,28 +33,3 @@ def test_kubectl_scale_worker_group_and_cluster(k):
         "get", "--raw", f"/apis/kubernetes.dask.org/v1/namespaces/{k.namespace}/daskclusters/simple/scale"
     ).stdout
     assert '"replicas":4' in scale.replace(" ", "")
-
-
-def test_data_on_workers_survives_scale_down(k):
-    (cluster,) = example("cluster.yaml")
-    cluster["spec"]["worker"]["replicas"] = 5
-    k.apply(cluster)
-    wait_ready(k, "daskcluster", "simple")
-    ip = k.get("pod", "simple-scheduler")["status"]["podIP"]
-    with distributed.Client(f"tcp://{ip}:8786", timeout=60) as client:
-        client.wait_for_workers(5, timeout=120)
-        futures = client.scatter(list(range(40)), broadcast=False)
-        held = {f.key for f in futures}
-        assert len({w for ws in client.who_has(futures).values() for w in ws}) >= 3
-        k("scale", "daskworkergroup", "simple-default", "--replicas=2")
-        wait_for(
-            lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 2, timeout=240, what="2 workers"
-        )
-        wait_for(
-            lambda: _converged(k, "daskworkergroup", "simple-default", 2), timeout=240, what="group at 2"
-        )
-        assert set(client.who_has(futures)) == held
-        assert all(client.who_has(futures).values()), "a key lost all its replicas"
-        assert sum(client.gather(futures)) == sum(range(40))
-    events = k("get", "events", "--field-selector", "involvedObject.name=simple-default").stdout
-    assert "RetiredWorkers" in events and "ScaleDownWithoutRetire" not in events
