@@ -84,7 +84,7 @@ async def create_pod(ctx: Context, pod: Mapping[str, Any]) -> dict[str, Any] | N
     namespace = pod["metadata"]["namespace"]
     created = await refused_as(f"Pod {pod['metadata']['name']}", ctx.kube.create_pod(namespace, pod))
     if created is not None:
-        ctx.store.remember("pods", created)
+        ctx.store.remember("pods", created, created=True)
     return created
 
 

@@ -81,7 +81,7 @@ async def _ensure_service(ctx: Context, cluster: Mapping[str, Any]) -> None:
         what = f"Service {service_name} (from spec.scheduler.service)"
         created = await common.refused_as(what, ctx.kube.create_service(namespace, desired))
         if created:
-            ctx.store.remember("services", created)
+            ctx.store.remember("services", created, created=True)
             await ctx.events.normal(cluster, constants.REASON_CREATED, f"Service {service_name}")
         return
     patch = scheduler_builder.service_patch(desired, live)
@@ -109,7 +109,7 @@ async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dic
     if group is None:
         created = await ctx.kube.create(constants.PLURAL_WORKER_GROUP, namespace, desired)
         if created:
-            ctx.store.remember(constants.PLURAL_WORKER_GROUP, created)
+            ctx.store.remember(constants.PLURAL_WORKER_GROUP, created, created=True)
             await ctx.events.normal(cluster, constants.REASON_CREATED, f"DaskWorkerGroup {group_name}")
         return created
     want = dict(desired["spec"]["worker"])

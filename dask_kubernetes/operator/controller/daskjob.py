@@ -100,7 +100,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
             constants.PLURAL_CLUSTER, namespace, job_builder.build_job_cluster(job)
         )
         if created:
-            ctx.store.remember(constants.PLURAL_CLUSTER, created)
+            ctx.store.remember(constants.PLURAL_CLUSTER, created, created=True)
         await ctx.events.normal(job, constants.REASON_CREATED, f"DaskCluster {cluster_name}")
         fields.update(jobStatus="ClusterCreated", clusterName=cluster_name)
         verdict = conditions.Verdict(False, "ClusterCreated", "waiting for the cluster", reconciling=True)

@@ -77,6 +77,7 @@ class _Written:
     version: int
     cluster: str | None
     expires: float
+    created: bool = False  # made by this write: stands in until the watch brings it
 
 
 @dataclass
@@ -111,13 +112,28 @@ class Store:
             return []
 
     def _fresh(self, kind: str, namespace: str, name: str, indexed: Obj | None) -> tuple[bool, Obj | None]:
-        """Return (overlay applies, overlay object) for one object, expiring stale entries."""
+        """Return (overlay applies, overlay object) for one object, expiring stale entries.
+
+        An overlay stands in for a newer copy of the object the index has (same uid,
+        older resourceVersion), or for an object this process just created and the
+        index has not seen yet.  It never brings back an object the index saw deleted,
+        nor shadows a new object of the same name.
+        """
         written = self._written.get((kind, namespace, name))
         if written is None:
             return False, None
-        if written.expires < self.clock() or (
-            indexed is not None and resource_version(indexed) >= written.version
-        ):
+        same = (
+            indexed is not None
+            and written.obj is not None
+            and indexed["metadata"].get("uid") == written.obj["metadata"].get("uid")
+        )
+        stale = (
+            written.expires < self.clock()
+            or (indexed is None and not written.created and written.obj is not None)
+            or (indexed is not None and written.obj is not None and not same)
+            or (indexed is not None and resource_version(indexed) >= written.version)
+        )
+        if stale:
             del self._written[(kind, namespace, name)]
             return False, None
         return True, written.obj
@@ -125,7 +141,8 @@ class Store:
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         """Return one object, or None when it does not exist (as far as we know)."""
         found = self._indexed(kind, ("obj", namespace, name))
-        indexed = found[0] if found else None
+        # Two copies under one name: an old object whose deletion the watch has not shown yet.
+        indexed = max(found, key=resource_version) if found else None
         applies, written = self._fresh(kind, namespace, name, indexed)
         return written if applies else indexed
 
@@ -144,11 +161,11 @@ class Store:
         return out
 
     # Writes ----------------------------------------------------------------------
-    def remember(self, kind: str, obj: Mapping[str, Any]) -> None:
-        """Record an object as the API server returned it from a write."""
+    def remember(self, kind: str, obj: Mapping[str, Any], *, created: bool = False) -> None:
+        """Record an object as the API server returned it from a write (``created``: a create)."""
         meta = obj["metadata"]
         self._written[(kind, meta["namespace"], meta["name"])] = _Written(
-            kind, dict(obj), resource_version(obj), cluster_of(kind, obj), self.clock() + self.ttl
+            kind, dict(obj), resource_version(obj), cluster_of(kind, obj), self.clock() + self.ttl, created
         )
 
     def remember_gone(self, kind: str, namespace: str, name: str, cluster: str | None = None) -> None:

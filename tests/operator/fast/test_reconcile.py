@@ -486,3 +486,25 @@ def test_a_directly_scaled_default_group_is_what_the_cluster_reports(run, world)
     assert obj["status"]["workers"] == "3/3"
     assert condition(obj, "Ready")["status"] == "True"
     assert world.api.get(G, NS, "c-default")["spec"]["worker"]["replicas"] == 3  # not undone by a resync
+
+
+def test_a_cluster_deleted_and_made_again_under_its_name_gets_children_of_the_new_one(run, world):
+    """KubeCluster(name=...) closed and opened again: nothing of the old objects may be used."""
+
+    async def main():
+        await bring_up(world, n=1)
+        for kind in ("pods", "services", G, C):  # deleted, and garbage-collected
+            world.api.objects[kind].clear()
+        new = cluster(world, n=1)
+        await world.reconcile(C, "c")
+        await world.reconcile(G, "c-default")
+        return new
+
+    new = run(main())
+    grp = world.api.get(G, NS, "c-default")
+    assert grp["metadata"]["ownerReferences"][0]["uid"] == new["metadata"]["uid"]
+    pods = world.api.pods(NS)
+    assert {p["metadata"]["name"] for p in pods} >= {"c-scheduler"}
+    owners = {p["metadata"]["ownerReferences"][0]["uid"] for p in pods}
+    assert owners <= {new["metadata"]["uid"], grp["metadata"]["uid"]}, "no child may point at the old objects"
+    assert len(world.api.pods(NS, "c-default")) == 1
