@@ -44,33 +44,23 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Check an updated DaskJob: the create rules on changed fields; the runner is fixed once started.
+    """Check an updated DaskJob: the create rules on changed fields, and its runner cannot change.
 
-    The runner Pod is created once, like a Job's Pod template; an edit after it
-    started would be silently ignored, so it is refused instead.  Before that, the
-    runner may still be edited.  ``spec.cluster`` changes roll out to the job's cluster.
+    The runner Pod is created once, like a Job's Pod template (as soon as the cluster
+    runs); an edit would be silently ignored, so it is refused instead.
+    ``spec.cluster`` changes roll out to the job's cluster.
     """
     errors = ratchet.validate_changed(validate, obj, old)
-    if _runner(obj) == _runner(old) or not _runner_started(old):
+    if _runner(obj) == _runner(old):
         return errors
     return [
         *errors,
         FieldError(
             "spec.job",
-            "field is immutable once the runner Pod has started (a job runs once, and Pods are "
+            "field is immutable: the runner Pod is created once (a job runs once, and Pods are "
             "immutable); delete and re-create the DaskJob to change it",
         ),
     ]
-
-
-def _runner_started(obj: Mapping[str, Any]) -> bool:
-    """Tell whether the operator created the runner Pod (its status names it, or the job ran)."""
-    status = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
-    return bool(status.get("jobRunnerPodName")) or status.get("jobStatus") in (
-        "Running",
-        "Successful",
-        "Failed",
-    )
 
 
 def _runner(obj: Mapping[str, Any]) -> Any:
