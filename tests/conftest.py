@@ -66,6 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "k8s_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.cluster)
+        if item.get_closest_marker("cluster") is not None:
             # One more try for an end-to-end test that fails on a loaded 2-core machine
             # (a timeout waiting for Pods); the summary lists every rerun (R), and a test
             # that fails twice fails the run.

@@ -41,6 +41,10 @@ def main(argv: Sequence[str]) -> int:
         access_log=settings.webhook_access_log,
         server_header=False,
         lifespan="on",
+        # Longer than the API server's idle keep-alive (90 s): when uvicorn closed an idle
+        # connection first (its default is 5 s), a request the API server sent on it at that
+        # moment failed with EOF, and a fail-closed webhook refused the user's apply.
+        timeout_keep_alive=120,
     )
     config.load()
     files.context = config.ssl  # renewals load into the live context (tls.ServingFiles.reload)
