@@ -9,11 +9,10 @@ what shows that the GitOps tools see our objects as we intend.
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
 from pathlib import Path
 
 from dask_kubernetes._tools import PROJECT_ROOT
+from dask_kubernetes.testing import binary
 
 BUILD_SCRIPT = PROJECT_ROOT / "gohelpers" / "build.sh"
 
@@ -28,14 +27,7 @@ def helpers_dir() -> Path:
 
     ``DASK_K8S_GOHELPERS`` points at a prebuilt folder and skips the build.
     """
-    override = os.environ.get("DASK_K8S_GOHELPERS")
-    if override:
-        return Path(override)
-    proc = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.splitlines()[-30:])
-        raise GoHelperError(f"gohelpers/build.sh failed:\n{tail}")
-    return Path(proc.stdout.strip().splitlines()[-1])
+    return binary.cached_build(BUILD_SCRIPT, "DASK_K8S_GOHELPERS", GoHelperError)
 
 
 def helper(name: str) -> Path:
