@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,20 +53,40 @@ def test_kubecluster_forwards_scheduler_and_dashboard(k):
             assert client.submit(lambda x: x + 1, 10).result(timeout=60) == 11
 
 
-def _read_until(proc: subprocess.Popen[str], pattern: str, timeout: float) -> re.Match[str]:
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 1)
-        if ready:
-            line = proc.stdout.readline()
+class Output:
+    """Lines a subprocess prints, read by a thread.
+
+    ``select`` on the pipe plus a buffered ``readline`` loses lines: one read can pull two
+    lines into Python's buffer while ``select`` then waits on an empty pipe.
+    """
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._pump, args=(proc,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def read_until(self, pattern: str, timeout: float) -> re.Match[str]:
+        """Consume lines until one matches ``pattern``; fail with everything seen if none does."""
+        seen = ""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
             seen += line
-            match = re.search(pattern, seen)
+            match = re.search(pattern, line)
             if match:
                 return match
-        if proc.poll() is not None:
-            break
-    raise AssertionError(f"no {pattern!r} in the output of port-forward:\n{seen}")
+        raise AssertionError(f"no {pattern!r} in the output of port-forward:\n{seen}")
 
 
 def test_dask_kubernetes_port_forward_command(k):
@@ -78,13 +99,14 @@ def test_dask_kubernetes_port_forward_command(k):
         text=True,
         env={**k.target.env(), "DASK_KUBERNETES__NAMESPACE": k.namespace},
     )
+    out = Output(proc)
     try:
-        address = _read_until(proc, r"Scheduler at: (tcp://127\.0\.0\.1:\d+)", 180).group(1)
-        _read_until(proc, r"Dashboard at: http://127\.0\.0\.1:\d+", 30)
+        address = out.read_until(r"Scheduler at: (tcp://127\.0\.0\.1:\d+)", 180).group(1)
+        out.read_until(r"Dashboard at: http://127\.0\.0\.1:\d+", 30)
         with Client(address, timeout=60) as client:
             assert client.scheduler_info()["type"] == "Scheduler"
         proc.send_signal(signal.SIGINT)
-        _read_until(proc, "Shutting down port-forward", 30)
+        out.read_until("Shutting down port-forward", 30)
         assert proc.wait(60) == 0
     finally:
         if proc.poll() is None:

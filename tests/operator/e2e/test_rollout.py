@@ -6,6 +6,8 @@ import json
 import threading
 
 from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import ProtocolError
 
 from dask_kubernetes.generator import yamlio
 from dask_kubernetes.testing.install import wait_for
@@ -30,7 +32,11 @@ def ssa(k, obj):
 
 
 class ReadyWatch:
-    """Count Ready worker Pods of a group from a watch, and remember the lowest count seen."""
+    """Count Ready worker Pods of a group from a watch, and remember the lowest count seen.
+
+    A watch connection can end at any time (server timeout, a proxy closing it); the thread
+    then lists again and resumes, so no drop in Ready Pods goes unseen while the test runs.
+    """
 
     def __init__(self, k, group):
         config.load_kube_config(str(k.target.kubeconfig))
@@ -38,27 +44,47 @@ class ReadyWatch:
         self.namespace, self.selector = k.namespace, f"dask.org/workergroup-name={group}"
         self.ready: dict[str, bool] = {}
         self.lowest: int | None = None
+        self.reconnects = 0
+        self.stopped = threading.Event()
         self.watch = watch.Watch()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
+    @staticmethod
+    def _is_ready(pod) -> bool:
+        return bool(
+            pod.status
+            and not pod.metadata.deletion_timestamp
+            and any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+        )
+
+    def _record(self) -> None:
+        count = len(self.ready)
+        if self.started:
+            self.lowest = count if self.lowest is None else min(self.lowest, count)
+
     def _run(self):
-        for event in self.watch.stream(
-            self.api.list_namespaced_pod, self.namespace, label_selector=self.selector
-        ):
-            pod = event["object"]
-            name = pod.metadata.name
-            ready = bool(
-                pod.status
-                and not pod.metadata.deletion_timestamp
-                and any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-            )
-            if event["type"] == "DELETED" or not ready:
-                self.ready.pop(name, None)
-            else:
-                self.ready[name] = True
-            count = len(self.ready)
-            if self.started:
-                self.lowest = count if self.lowest is None else min(self.lowest, count)
+        while not self.stopped.is_set():
+            try:
+                listed = self.api.list_namespaced_pod(self.namespace, label_selector=self.selector)
+                self.ready = {p.metadata.name: True for p in listed.items if self._is_ready(p)}
+                self._record()
+                for event in self.watch.stream(
+                    self.api.list_namespaced_pod,
+                    self.namespace,
+                    label_selector=self.selector,
+                    resource_version=listed.metadata.resource_version,
+                ):
+                    pod = event["object"]
+                    if event["type"] == "DELETED" or not self._is_ready(pod):
+                        self.ready.pop(pod.metadata.name, None)
+                    else:
+                        self.ready[pod.metadata.name] = True
+                    self._record()
+            except (ProtocolError, ApiException, OSError):
+                pass
+            if not self.stopped.is_set():
+                self.reconnects += 1
+                self.watch = watch.Watch()
 
     def __enter__(self):
         self.started = False
@@ -69,6 +95,7 @@ class ReadyWatch:
         self.started = True
 
     def __exit__(self, *exc):
+        self.stopped.set()
         self.watch.stop()
 
 
