@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sidebyside.apicount import AuditLog, parse_metrics, reads, writes  # noqa: E402
 from dask_kubernetes._tools import find  # noqa: E402
 from dask_kubernetes.generator import yamlio  # noqa: E402
 from dask_kubernetes.testing import install  # noqa: E402
@@ -41,46 +41,17 @@ from dask_kubernetes.testing.binary import control_plane_binary  # noqa: E402
 from dask_kubernetes.testing.controlplane import ControlPlane  # noqa: E402
 from dask_kubernetes.testing.plugin import free_network  # noqa: E402
 
-LINE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
 OPERATOR_USER = "system:serviceaccount:dask-operator:dask-kubernetes-operator"
-WRITES = {"create", "update", "patch", "delete", "deletecollection"}
-METRIC_VERBS = {
-    "post": "create",
-    "put": "update",
-    "apply": "patch",
-}  # the metric's HTTP verbs, as audit names them
-READS = {"get", "list"}
 
 
 def total_requests(plane: ControlPlane) -> Counter[str]:
     """Return verb -> requests of all clients so far, from ``apiserver_request_total``."""
-    counts: Counter[str] = Counter()
-    for line in kubectl(plane, "get", "--raw", "/metrics").splitlines():
-        match = LINE.match(line)
-        if match:
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
-            verb = labels.get("verb", "").lower()
-            counts[METRIC_VERBS.get(verb, verb)] += int(float(match["value"]))
-    return counts
+    return parse_metrics(kubectl(plane, "get", "--raw", "/metrics"))
 
 
-def audited(plane: ControlPlane, start: int) -> tuple[dict[str, Counter[str]], int]:
-    """Count audit records from byte ``start``: who -> verb -> requests; return them and the new offset."""
-    out: dict[str, Counter[str]] = {"operator": Counter(), "operator lease": Counter(), "others": Counter()}
-    with plane.audit_log.open("rb") as log:
-        log.seek(start)
-        data = log.read()
-    for raw in data.splitlines():
-        record = json.loads(raw)
-        if record.get("stage") != "ResponseComplete":
-            continue
-        verb = record.get("verb", "")
-        resource = (record.get("objectRef") or {}).get("resource", "")
-        if record.get("user", {}).get("username") == OPERATOR_USER:
-            out["operator lease" if resource == "leases" else "operator"][verb] += 1
-        else:
-            out["others"][verb] += 1
-    return out, start + len(data)
+def who(user: str) -> str:
+    """Tell the operator's ServiceAccount from every other client."""
+    return "operator" if user == OPERATOR_USER else "others"
 
 
 def kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
@@ -128,6 +99,11 @@ def wait(check: Any, what: str, timeout: float = 600) -> None:
         time.sleep(0.5)
 
 
+def ordered(parts: dict[str, Counter[str]]) -> dict[str, Counter[str]]:
+    """The operator, its Lease, then everyone else, each present even when it made no request."""
+    return {key: parts.get(key, Counter()) for key in ("operator", "operator lease", "others")}
+
+
 def table(title: str, parts: dict[str, Counter[str]], minutes: float = 1.0) -> str:
     """Render request counts as a Markdown table (per minute when ``minutes`` is given)."""
     rows = [
@@ -135,12 +111,7 @@ def table(title: str, parts: dict[str, Counter[str]], minutes: float = 1.0) -> s
         "|---|---:|---:|---:|---:|",
     ]
     for who, verbs in parts.items():
-        cells = [
-            sum(verbs.values()),
-            sum(n for v, n in verbs.items() if v in WRITES),
-            sum(n for v, n in verbs.items() if v in READS),
-            verbs.get("watch", 0),
-        ]
+        cells = [sum(verbs.values()), writes(verbs), reads(verbs), verbs.get("watch", 0)]
         rows.append(f"| {who} | " + " | ".join(f"{n / minutes:.0f}" for n in cells) + " |")
     return "\n".join(rows)
 
@@ -169,7 +140,8 @@ def main() -> int:
         kubectl(plane, "create", "namespace", ns)
         time.sleep(5)
 
-        _, offset = audited(plane, 0)
+        audit = AuditLog(plane.audit_log)
+        audit.skip()
         before = total_requests(plane)
         kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump(cluster_manifest("life", 2)))
         wait(lambda: ready(plane, ns, "life", 2), "2 workers")
@@ -181,7 +153,7 @@ def main() -> int:
             lambda: not json.loads(kubectl(plane, "-n", ns, "get", "pods", "-o", "json"))["items"],
             "Pods gone",
         )
-        lifecycle, offset = audited(plane, offset)
+        lifecycle = ordered(audit.since_last(who))
         lifecycle["all clients (apiserver_request_total)"] = total_requests(plane) - before
 
         docs = [cluster_manifest(f"idle-{i}", 0) for i in range(args.clusters)]
@@ -192,10 +164,10 @@ def main() -> int:
             900,
         )
         time.sleep(30)  # let the last status writes and events settle
-        _, offset = audited(plane, offset)
+        audit.skip()
         before = total_requests(plane)
         time.sleep(args.idle)
-        idle, offset = audited(plane, offset)
+        idle = ordered(audit.since_last(who))
         idle["all clients (apiserver_request_total)"] = total_requests(plane) - before
     finally:
         plane.stop()

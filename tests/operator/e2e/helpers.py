@@ -7,13 +7,13 @@ import json
 import os
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import distributed
 import numpy as np
 
 from dask_kubernetes.testing.install import wait_for
+from dask_kubernetes.testing.processes import pids_of_pod
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, Kubectl, operator_pods
 
 DEPLOYMENT = "deployment/dask-kubernetes-operator"
@@ -125,21 +125,6 @@ def operator_replicas(k: Kubectl, n: int) -> Iterator[None]:
     finally:
         operator_kubectl(k, "scale", DEPLOYMENT, f"--replicas={before}")
         wait_operator_rolled_out(k)
-
-
-def pids_of_pod(pod_name: str) -> list[int]:
-    """PIDs of the processes the node agent runs for one Pod (they carry its name as POD_NAME)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if f"POD_NAME={pod_name}".encode() in environ:
-            found.append(int(proc.name))
-    return found
 
 
 def kill_9(pod_name: str) -> int:

@@ -1,0 +1,1 @@
+"""Benchmarks: timings and counts, measured side by side, never asserted in tests."""

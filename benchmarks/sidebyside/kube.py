@@ -1,0 +1,198 @@
+"""The benchmark's own view of the cluster: kubectl, a Pod watch, and each scheduler's worker count.
+
+Timings come from a watch, not from polling LISTs, so that measuring costs the API
+server next to nothing and the figures are not quantised by a poll interval
+coarser than the 50 ms at which the in-memory state is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import distributed
+from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import ProtocolError
+
+from dask_kubernetes._tools import find
+
+TICK = 0.05
+
+
+class Timeout(RuntimeError):
+    """A phase did not converge in time; the message says which."""
+
+
+def until(check: Callable[[], bool], what: str, timeout: float) -> float:
+    """Wait until ``check`` is true; return when it first was (``time.monotonic``)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise Timeout(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(TICK)
+    return time.monotonic()
+
+
+class Kube:
+    """kubectl and the Python client on one kubeconfig."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self.api_client = config.new_client_from_config(str(kubeconfig))
+        self.core = client.CoreV1Api(self.api_client)
+        self.custom = client.CustomObjectsApi(self.api_client)
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        """Run the pinned kubectl; raise with its error output when it fails and ``check``."""
+        proc = subprocess.run(
+            [find("kubectl"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
+        )
+        if check and proc.returncode:
+            raise RuntimeError(f"kubectl {' '.join(args[:4])}: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def get_json(self, *args: str) -> dict[str, Any]:
+        """``kubectl get ... -o json``, parsed."""
+        return dict(json.loads(self.kubectl("get", *args, "-o", "json")))
+
+    def metrics(self) -> str:
+        """The API server's ``/metrics`` text."""
+        return self.kubectl("get", "--raw", "/metrics")
+
+
+@dataclass
+class PodState:
+    """What the watch last saw of one Pod."""
+
+    labels: dict[str, str]
+    phase: str
+    ip: str | None
+    ready: bool
+    deleting: bool
+
+
+class PodWatch:
+    """Every Pod of a namespace, kept current by a watch in a thread (relisting when it ends)."""
+
+    def __init__(self, kube: Kube, namespace: str) -> None:
+        self.kube, self.namespace = kube, namespace
+        self.pods: dict[str, PodState] = {}
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.watch = watch.Watch()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="pod-watch")
+
+    @staticmethod
+    def _state(pod: Any) -> PodState:
+        status = pod.status
+        return PodState(
+            labels=dict(pod.metadata.labels or {}),
+            phase=(status.phase if status else None) or "Pending",
+            ip=status.pod_ip if status else None,
+            ready=any(c.type == "Ready" and c.status == "True" for c in (status.conditions or []))
+            if status
+            else False,
+            deleting=pod.metadata.deletion_timestamp is not None,
+        )
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            with contextlib.suppress(ProtocolError, ApiException, OSError):
+                listed = self.kube.core.list_namespaced_pod(self.namespace)
+                with self.lock:
+                    self.pods = {p.metadata.name: self._state(p) for p in listed.items}
+                for event in self.watch.stream(
+                    self.kube.core.list_namespaced_pod,
+                    self.namespace,
+                    resource_version=listed.metadata.resource_version,
+                    timeout_seconds=300,
+                ):
+                    pod = event["object"]
+                    with self.lock:
+                        if event["type"] == "DELETED":
+                            self.pods.pop(pod.metadata.name, None)
+                        else:
+                            self.pods[pod.metadata.name] = self._state(pod)
+            if not self.stopped.is_set():
+                self.watch = watch.Watch()
+                time.sleep(TICK)
+
+    def __enter__(self) -> PodWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.watch.stop()
+
+    def select(self, **labels: str) -> list[PodState]:
+        """The Pods carrying all of ``labels``."""
+        with self.lock:
+            return [p for p in self.pods.values() if all(p.labels.get(k) == v for k, v in labels.items())]
+
+    def workers(self, cluster: str) -> list[PodState]:
+        """The worker Pods of a DaskCluster that are not being deleted (both operators label them so)."""
+        return [
+            p
+            for p in self.select(**{"dask.org/cluster-name": cluster, "dask.org/component": "worker"})
+            if not p.deleting
+        ]
+
+    def running_ip(self, **labels: str) -> str | None:
+        """The pod-network address of a running Pod with ``labels`` (a scheduler), once it has one."""
+        for pod in self.select(**labels):
+            if pod.ip and pod.phase == "Running" and not pod.deleting:
+                return pod.ip
+        return None
+
+    def count(self, **labels: str) -> int:
+        """How many Pods carry ``labels``, whatever their state."""
+        return len(self.select(**labels))
+
+
+class Connected:
+    """How many workers a scheduler has, asked over Dask's own protocol."""
+
+    def __init__(self, address_of: Callable[[], str | None]) -> None:
+        self.address_of = address_of
+        self.client: distributed.Client | None = None
+
+    def workers(self) -> int:
+        """Workers connected now; 0 while the scheduler cannot be reached yet."""
+        if self.client is None:
+            ip = self.address_of()
+            if ip is None:
+                return 0
+            try:
+                self.client = distributed.Client(f"tcp://{ip}:8786", timeout=5, set_as_default=False)
+            except (OSError, TimeoutError):
+                return 0
+        try:
+            return len(self.client.scheduler_info(n_workers=-1)["workers"])
+        except (OSError, TimeoutError):
+            return 0
+
+    def up(self) -> bool:
+        """Whether the scheduler answers (with or without workers)."""
+        self.workers()
+        return self.client is not None
+
+    def close(self) -> None:
+        """Disconnect (the cluster may be about to go)."""
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.close(timeout=5)
+            self.client = None

@@ -1,0 +1,216 @@
+"""Run the side-by-side benchmark: rounds of floor, ours and upstream on one local control plane."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.sidebyside import floor, measures, report
+from benchmarks.sidebyside.apicount import AuditLog
+from benchmarks.sidebyside.kube import Kube, PodWatch
+from benchmarks.sidebyside.manifests import ROOT
+from benchmarks.sidebyside.sides import BENCH_NS, Side, ours, theirs
+from dask_kubernetes.testing import upstream
+from dask_kubernetes.testing.binary import control_plane_binary
+from dask_kubernetes.testing.controlplane import ControlPlane
+from dask_kubernetes.testing.plugin import free_network
+
+MB = 1024 * 1024
+DOCUMENT = ROOT / "BENCHMARKS.md"
+HEADING = "## Operator side by side with upstream"
+
+
+@dataclass
+class Options:
+    """What to run: how many rounds, how big, which sides, where results go."""
+
+    rounds: int
+    workers: int
+    clusters: int
+    many: int
+    idle_window: float
+    ours_only: bool
+    json_path: Path | None
+    write: bool
+
+
+def parse(argv: Sequence[str]) -> Options:
+    """Command-line options; ``--quick`` is one small round of ours only, for development and CI."""
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/operator_vs_upstream.py",
+        description="Ours and upstream dask-kubernetes' operator side by side, with the physical floor.",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, each running every side (default 5)")
+    parser.add_argument("--workers", type=int, default=100, help="workers of the scale-up (default 100)")
+    parser.add_argument("--clusters", type=int, default=20, help="Ready clusters while idle (default 20)")
+    parser.add_argument(
+        "--many", type=int, default=100, help="clusters for the RSS figure, or as many as fit (default 100)"
+    )
+    parser.add_argument("--idle-window", type=float, default=60.0, help="idle seconds counted (default 60)")
+    parser.add_argument("--ours-only", action="store_true", help="skip upstream (no PyPI install)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 round, 20 workers, 5 idle clusters, 10 for RSS, 15 s idle, ours only; no BENCHMARKS.md",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the samples and run facts here")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the table; leave BENCHMARKS.md as it is"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.workers, args.clusters, args.many, args.idle_window = 1, 20, 5, 10, 15.0
+        args.ours_only = True
+    for name in ("rounds", "workers", "clusters", "many"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.idle_window <= 0:
+        parser.error("--idle-window must be positive")
+    return Options(
+        rounds=args.rounds,
+        workers=args.workers,
+        clusters=args.clusters,
+        many=args.many,
+        idle_window=args.idle_window,
+        ours_only=args.ours_only,
+        json_path=args.json,
+        write=not (args.no_write or args.quick),
+    )
+
+
+def mem_available() -> int:
+    """Bytes of memory the kernel says new processes can still use."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def fits(wanted: int, per_scheduler_mb: float) -> int:
+    """How many of ``wanted`` clusters (a scheduler each) fit in 60 % of the memory available now."""
+    room = int(0.6 * mem_available() / MB / max(per_scheduler_mb, 1.0))
+    return max(1, min(wanted, room))
+
+
+def commit() -> str:
+    """The checked-out commit, for the record."""
+    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return proc.stdout.strip() or "unknown"
+
+
+class Recorder:
+    """Samples per side and figure, in the order the rounds produced them."""
+
+    def __init__(self) -> None:
+        self.samples: report.Samples = {}
+
+    def add(self, side: str, figures: dict[str, float]) -> None:
+        """Append one round's figures of a side."""
+        for key, value in figures.items():
+            self.samples.setdefault(side, {}).setdefault(key, []).append(float(value))
+            print(f"  {side:8} {key:24} {value:10.2f}", flush=True)
+
+
+def run_side(
+    kube: Kube, pods: PodWatch, audit: AuditLog, side: Side, opts: Options, last: bool, meta: dict[str, Any]
+) -> dict[str, float]:
+    """Every measurement of one side in one round, between its activation and deactivation."""
+    figures: dict[str, float] = {}
+    side.activate(kube, pods)
+    try:
+        figures["rss_0_mb"] = measures.operator_rss(kube, side)
+        figures.update(measures.apply_to_ready(kube, pods, side, "ready"))
+        figures.update(measures.scale_up_and_delete(kube, pods, side, "scale", opts.workers))
+        figures.update(measures.lifecycle_requests(kube, pods, side, audit, "life"))
+        idle, per_scheduler = measures.idle(kube, pods, side, audit, opts.clusters, opts.idle_window)
+        figures.update(idle)
+        if last:
+            many = fits(opts.many, per_scheduler)
+            meta.setdefault("many_by_side", {})[side.name] = many
+            meta["many"] = many if many == opts.many else f"{many} (of {opts.many} asked; what fits)"
+            figures.update(measures.many_clusters_rss(kube, pods, side, many))
+    finally:
+        side.deactivate(kube, pods)
+    return figures
+
+
+def run(opts: Options, command: str) -> tuple[report.Samples, dict[str, Any]]:
+    """Start a control plane with an audit log, install the sides, run the rounds; samples and facts."""
+    started = time.monotonic()
+    meta: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{mem_available() / MB / 1024:.0f} GiB available, Python {platform.python_version()}",
+        "load": list(os.getloadavg()),
+        "command": command,
+        "rounds": opts.rounds,
+        "workers": opts.workers,
+        "clusters": opts.clusters,
+        "many": opts.many,
+        "concurrency": floor.CONCURRENCY,
+        "upstream_version": upstream.VERSION,
+        "commit": commit(),
+    }
+    sessions = ROOT / ".cache" / "sessions"
+    sessions.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="sidebyside-", dir=sessions))
+    plane = ControlPlane(
+        workdir, control_plane_binary(), network=free_network(), die_with_parent=True, audit=True
+    )
+    recorder = Recorder()
+    try:
+        plane.start()
+        kube = Kube(plane.kubeconfig)
+        kube.kubectl("create", "namespace", BENCH_NS)
+        with PodWatch(kube, BENCH_NS) as pods:
+            audit = AuditLog(plane.audit_log)
+            sides = [ours(kube)]
+            if not opts.ours_only:
+                sides.append(theirs(kube))
+            for side in sides:
+                meta[f"{side.name}_replicas"] = side.replicas
+            meta.setdefault("upstream_replicas", "—")
+            for index in range(opts.rounds):
+                last = index == opts.rounds - 1
+                print(f"round {index + 1} of {opts.rounds}", flush=True)
+                recorder.add(report.FLOOR, floor.startup(kube, pods))
+                recorder.add(report.FLOOR, floor.create_latency(kube, pods))
+                recorder.add(report.FLOOR, floor.by_hand(kube, pods, opts.workers))
+                for side in sides if index % 2 == 0 else reversed(sides):
+                    recorder.add(side.name, run_side(kube, pods, audit, side, opts, last, meta))
+    finally:
+        plane.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    meta["duration_min"] = (time.monotonic() - started) / 60
+    floor_medians = report.medians(recorder.samples).get(report.FLOOR, {})
+    meta.update({k: floor_medians[k] for k in ("create_ms", "create_concurrent_ms") if k in floor_medians})
+    sides_run = [report.FLOOR, report.OURS] + ([] if opts.ours_only else [report.UPSTREAM])
+    meta["missing"] = report.missing(recorder.samples, sides_run)
+    return recorder.samples, meta
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run, print the table, write JSON and BENCHMARKS.md as asked; exit 1 if a figure is missing."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    opts = parse(argv)
+    command = shlex.join(["python", "benchmarks/operator_vs_upstream.py", *argv])
+    samples, meta = run(opts, command)
+    generated = report.section(samples, meta)
+    print(generated)
+    if opts.json_path:
+        opts.json_path.write_text(json.dumps({"samples": samples, "meta": meta}, indent=2, default=str))
+    if opts.write:
+        DOCUMENT.write_text(report.splice(DOCUMENT.read_text(), generated, HEADING))
+    return 1 if meta["missing"] else 0
