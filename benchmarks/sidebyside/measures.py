@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from benchmarks.sidebyside import manifests
 from benchmarks.sidebyside.apicount import AuditLog, parse_metrics, writes
-from benchmarks.sidebyside.kube import Connected, Kube, PodWatch, until
+from benchmarks.sidebyside.kube import Connected, Kube, PodWatch, Timeout, until
 from benchmarks.sidebyside.sides import BENCH_NS, CONVERGE, Side, clear, scheduler_of
 from dask_kubernetes._structs.constants import GROUP, VERSION
 from dask_kubernetes.generator import yamlio
@@ -20,6 +20,7 @@ from dask_kubernetes.testing.processes import rss_of_pod
 
 Figures = dict[str, float]
 MB = 1024 * 1024
+STATUS_GRACE = 30.0
 
 
 def apply(kube: Kube, *docs: dict) -> None:
@@ -37,29 +38,62 @@ def _ready(kube: Kube, side: Side, name: str) -> Callable[[], bool]:
     return check
 
 
-def _all_ready(kube: Kube, side: Side, names: list[str]) -> Callable[[], bool]:
-    """A check that every one of ``names`` is up (one LIST)."""
+def _said_up(kube: Kube, side: Side) -> set[str]:
+    """The clusters whose status says they are up (one LIST)."""
+    items = kube.custom.list_namespaced_custom_object(GROUP, VERSION, BENCH_NS, "daskclusters")["items"]
+    return {i["metadata"]["name"] for i in items if side.is_ready(i)}
 
-    def check() -> bool:
-        items = kube.custom.list_namespaced_custom_object(GROUP, VERSION, BENCH_NS, "daskclusters")["items"]
-        up = {i["metadata"]["name"] for i in items if side.is_ready(i)}
-        return up.issuperset(names)
 
-    return check
+def _bulk(kube: Kube, pods: PodWatch, side: Side, names: list[str]) -> int:
+    """Apply many clusters without workers; wait until every scheduler Pod is Ready.
+
+    Returns how many clusters' status still did not say up after the grace.
+    """
+    apply(kube, *(manifests.cluster(n, 0) for n in names))
+
+    def schedulers_ready() -> bool:
+        ready = {
+            p.labels.get("dask.org/cluster-name")
+            for p in pods.select(**{"dask.org/component": "scheduler"})
+            if p.ready and not p.deleting
+        }
+        return ready.issuperset(names)
+
+    until(schedulers_ready, f"{len(names)} schedulers Ready", 4 * CONVERGE)
+    status_says_up(lambda: _said_up(kube, side).issuperset(names))
+    return len(set(names) - _said_up(kube, side))
+
+
+def status_says_up(check: Callable[[], bool], grace: float = STATUS_GRACE) -> bool:
+    """Whether the status says the cluster is up within ``grace`` seconds of its Pods being up.
+
+    Upstream's status can stay ``Pending`` for good while its scheduler runs (its
+    Service handler's ``Running`` and its create handler's ``Pending`` race), so no
+    wait may depend on it: a status that never says up is counted instead.
+    """
+    try:
+        until(check, "the status to say the cluster is up", grace)
+    except Timeout:
+        return False
+    return True
 
 
 def apply_to_ready(kube: Kube, pods: PodWatch, side: Side, name: str, workers: int = 3) -> Figures:
-    """``kubectl apply`` → status says up and ``workers`` workers are connected to the scheduler."""
+    """``kubectl apply`` → ``workers`` workers connected, and → the status says so too."""
     connected = Connected(lambda: pods.running_ip(**scheduler_of(name)))
     start = time.monotonic()
     apply(kube, manifests.cluster(name, workers))
     try:
-        ready = _ready(kube, side, name)
-        end = until(lambda: connected.workers() >= workers and ready(), f"{name} Ready", CONVERGE)
+        up = until(lambda: connected.workers() >= workers, f"{workers} workers of {name}", CONVERGE)
     finally:
         connected.close()
+    figures = {"up_s": up - start, "status_checked": 1.0, "status_stuck": 0.0}
+    if status_says_up(_ready(kube, side, name)):
+        figures["ready_s"] = time.monotonic() - start
+    else:
+        figures["status_stuck"] = 1.0
     clear(kube, pods)
-    return {"ready_s": end - start}
+    return figures
 
 
 def scale_up_and_delete(kube: Kube, pods: PodWatch, side: Side, name: str, workers: int) -> Figures:
@@ -67,8 +101,8 @@ def scale_up_and_delete(kube: Kube, pods: PodWatch, side: Side, name: str, worke
     apply(kube, manifests.cluster(name, 0))
     connected = Connected(lambda: pods.running_ip(**scheduler_of(name)))
     until(connected.up, f"{name}'s scheduler", CONVERGE)
-    until(_ready(kube, side, name), f"{name} Ready", CONVERGE)
-    marks: Figures = {}
+    said_up = status_says_up(_ready(kube, side, name))
+    marks: Figures = {"status_checked": 1.0, "status_stuck": 0.0 if said_up else 1.0}
     start = time.monotonic()
     kube.kubectl("scale", "-n", BENCH_NS, "daskcluster", name, f"--replicas={workers}")
     try:
@@ -82,7 +116,7 @@ def scale_up_and_delete(kube: Kube, pods: PodWatch, side: Side, name: str, worke
                 marks["running_s"] = now
             if "connected_s" not in marks and connected.workers() >= workers:
                 marks["connected_s"] = now
-            return len(marks) == 3
+            return all(k in marks for k in ("exist_s", "running_s", "connected_s"))
 
         until(progress, f"{workers} workers of {name}", 2 * CONVERGE)
     finally:
@@ -100,16 +134,17 @@ def lifecycle_requests(kube: Kube, pods: PodWatch, side: Side, audit: AuditLog, 
     before = parse_metrics(kube.metrics())
     apply(kube, manifests.cluster(name, 2))
     connected = Connected(lambda: pods.running_ip(**scheduler_of(name)))
-    ready = _ready(kube, side, name)
+    stuck = 0
     try:
         for step, n in enumerate((2, 10, 2)):
             if step:  # the first step is the creation itself
                 kube.kubectl("scale", "-n", BENCH_NS, "daskcluster", name, f"--replicas={n}")
             until(
-                lambda n=n: len(pods.workers(name)) == n and connected.workers() == n and ready(),
+                lambda n=n: len(pods.workers(name)) == n and connected.workers() == n,
                 f"{name} at {n} workers",
                 CONVERGE,
             )
+            stuck += not status_says_up(_ready(kube, side, name))
     finally:
         connected.close()
     kube.kubectl("delete", "-n", BENCH_NS, "daskcluster", name, "--wait=false")
@@ -120,6 +155,8 @@ def lifecycle_requests(kube: Kube, pods: PodWatch, side: Side, audit: AuditLog, 
     operator = counted.get("operator")
     lease = counted.get("operator lease")
     return {
+        "status_checked": 3.0,
+        "status_stuck": float(stuck),
         "operator_requests": float(sum(operator.values())) if operator else 0.0,
         "operator_writes": float(writes(operator)) if operator else 0.0,
         "lease_requests": float(sum(lease.values())) if lease else 0.0,
@@ -141,13 +178,7 @@ def idle(
     Also returns the mean scheduler RSS (MB), which sizes how many clusters the machine holds.
     """
     names = [f"idle-{i}" for i in range(clusters)]
-    apply(kube, *(manifests.cluster(n, 0) for n in names))
-    until(_all_ready(kube, side, names), f"{clusters} idle clusters Ready", 2 * CONVERGE)
-    until(
-        lambda: sum(p.ready for p in pods.select(**{"dask.org/component": "scheduler"})) >= clusters,
-        "the idle schedulers Ready",
-        CONVERGE,
-    )
+    stuck = _bulk(kube, pods, side, names)
     time.sleep(10)  # let the last status writes and Events settle
     audit.skip()
     before = parse_metrics(kube.metrics())
@@ -156,6 +187,8 @@ def idle(
     total = parse_metrics(kube.metrics()) - before
     minutes = window / 60
     figures = {
+        "status_checked": float(clusters),
+        "status_stuck": float(stuck),
         "idle_operator_per_min": sum((counted.get("operator") or {}).values()) / minutes,
         "idle_lease_per_min": sum((counted.get("operator lease") or {}).values()) / minutes,
         "idle_all_per_min": sum(total.values()) / minutes,
@@ -170,9 +203,12 @@ def idle(
 def many_clusters_rss(kube: Kube, pods: PodWatch, side: Side, clusters: int) -> Figures:
     """Operator RSS with ``clusters`` Ready clusters (no workers)."""
     names = [f"many-{i}" for i in range(clusters)]
-    apply(kube, *(manifests.cluster(n, 0) for n in names))
-    until(_all_ready(kube, side, names), f"{clusters} clusters Ready", 4 * CONVERGE)
+    stuck = _bulk(kube, pods, side, names)
     time.sleep(10)
-    figures = {"rss_many_mb": operator_rss(kube, side)}
+    figures = {
+        "rss_many_mb": operator_rss(kube, side),
+        "status_checked": float(clusters),
+        "status_stuck": float(stuck),
+    }
     clear(kube, pods)
     return figures

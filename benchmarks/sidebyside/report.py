@@ -17,6 +17,9 @@ from typing import Any
 Samples = dict[str, dict[str, list[float]]]  # side -> figure -> one value per round
 
 OURS, UPSTREAM, FLOOR = "ours", "upstream", "floor"
+# Figures counted over a round (summed), shown as a total "k of n" over all rounds.
+STUCK, CHECKED = "status_stuck", "status_checked"
+COUNTED = frozenset({STUCK, CHECKED})
 BEGIN = "<!-- operator-vs-upstream:begin (written by benchmarks/operator_vs_upstream.py) -->"
 END = "<!-- operator-vs-upstream:end -->"
 
@@ -65,11 +68,24 @@ def _floor_within(key: str, limit: float) -> Callable[[float, float | None, dict
 
 FIGURES: tuple[Figure, ...] = (
     Figure(
-        "ready_s",
-        "`kubectl apply` → Ready, 3 workers connected",
+        "up_s",
+        "`kubectl apply` → 3 workers connected",
         "s",
         _by_hand("startup_s", _api_floor(lambda _m: 5)),
         ("≤ 1.2× floor", _floor_within("startup_s", 1.2)),
+    ),
+    Figure(
+        "ready_s",
+        "`kubectl apply` → 3 workers connected and the status says up",
+        "s",
+        _by_hand("startup_s"),
+    ),
+    Figure(
+        STUCK,
+        "clusters whose status never said up while their Pods ran",
+        "clusters",
+        None,
+        ("0", lambda ours, _t, _f: ours == 0),
     ),
     Figure(
         "exist_s",
@@ -135,7 +151,7 @@ def medians(samples: Samples) -> dict[str, dict[str, float]]:
 
 def missing(samples: Samples, sides: list[str]) -> list[str]:
     """``side:figure`` for every figure a run should have produced and did not."""
-    expected = {side: [f.key for f in FIGURES] for side in sides if side != FLOOR}
+    expected = {side: [f.key for f in FIGURES] + [CHECKED] for side in sides if side != FLOOR}
     if FLOOR in sides:
         expected[FLOOR] = list(FLOOR_KEYS)
     return [
@@ -146,9 +162,11 @@ def missing(samples: Samples, sides: list[str]) -> list[str]:
     ]
 
 
-def _cell(values: list[float] | None, unit: str) -> str:
+def _cell(values: list[float] | None, unit: str, checked: list[float] | None = None) -> str:
     if not values:
         return "—"
+    if checked is not None:
+        return f"{sum(values):.0f} of {sum(checked):.0f}"
     digits = 1 if unit in {"s", "MB", "/min"} else 0
     median = statistics.median(values)
     if len(values) == 1 or min(values) == max(values):
@@ -166,7 +184,9 @@ def table(samples: Samples, meta: dict[str, Any]) -> str:
     for fig in FIGURES:
         ours = med.get(OURS, {}).get(fig.key)
         theirs = med.get(UPSTREAM, {}).get(fig.key)
-        ratio = f"{ours / theirs:.2f}×" if ours is not None and theirs else "—"
+        if fig.key in COUNTED:  # a total over the rounds, not a median
+            ours = sum(samples.get(OURS, {}).get(fig.key) or []) if ours is not None else None
+        ratio = f"{ours / theirs:.2f}×" if ours is not None and theirs and fig.key != STUCK else "—"
         goal, met = "—", ""
         if fig.goal:
             goal = fig.goal[0]
@@ -175,8 +195,14 @@ def table(samples: Samples, meta: dict[str, Any]) -> str:
         cells = [
             fig.label.format(**labels),
             fig.unit,
-            _cell(samples.get(OURS, {}).get(fig.key), fig.unit),
-            _cell(samples.get(UPSTREAM, {}).get(fig.key), fig.unit),
+            *(
+                _cell(
+                    samples.get(side, {}).get(fig.key),
+                    fig.unit,
+                    samples.get(side, {}).get(CHECKED) if fig.key == STUCK else None,
+                )
+                for side in (OURS, UPSTREAM)
+            ),
             ratio,
             fig.floor(floor, meta) if fig.floor else "—",
             goal,
