@@ -43,10 +43,11 @@ def until(check: Callable[[], bool], what: str, timeout: float) -> float:
 
 
 class Kube:
-    """kubectl and the Python client on one kubeconfig."""
+    """kubectl and the Python client on one kubeconfig, and the node agent's socket."""
 
-    def __init__(self, kubeconfig: Path) -> None:
+    def __init__(self, kubeconfig: Path, agent_socket: Path) -> None:
         self.kubeconfig = kubeconfig
+        self.agent_socket = agent_socket
         self.api_client = config.new_client_from_config(str(kubeconfig))
         self.core = client.CoreV1Api(self.api_client)
         self.custom = client.CustomObjectsApi(self.api_client)

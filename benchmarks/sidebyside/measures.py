@@ -16,7 +16,7 @@ from benchmarks.sidebyside.kube import Connected, Kube, PodWatch, Timeout, until
 from benchmarks.sidebyside.sides import BENCH_NS, CONVERGE, Side, clear, scheduler_of
 from dask_kubernetes._structs.constants import GROUP, VERSION
 from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing.processes import rss_of_pod
+from dask_kubernetes.testing.processes import container_pids, tree_rss_bytes
 
 Figures = dict[str, float]
 MB = 1024 * 1024
@@ -165,9 +165,15 @@ def lifecycle_requests(kube: Kube, pods: PodWatch, side: Side, audit: AuditLog, 
     }
 
 
+def pod_rss(kube: Kube, namespace: str, pod: str) -> int:
+    """Resident memory of a Pod's containers and their children, in bytes, via the node agent."""
+    pids = container_pids(kube.agent_socket, namespace, pod)
+    return sum(tree_rss_bytes(pid) for pid in pids)
+
+
 def operator_rss(kube: Kube, side: Side) -> float:
     """Resident memory of the operator, in MB: its largest Pod (the leader, when there are two)."""
-    return max((rss_of_pod(pod) for pod in side.operator_pods(kube)), default=0) / MB
+    return max((pod_rss(kube, side.namespace, pod) for pod in side.operator_pods(kube)), default=0) / MB
 
 
 def idle(
@@ -195,7 +201,7 @@ def idle(
         "rss_idle_mb": operator_rss(kube, side),
     }
     schedulers = [n for n, p in pods.pods.items() if p.labels.get("dask.org/component") == "scheduler"]
-    per_scheduler = sum(rss_of_pod(n) for n in schedulers) / max(len(schedulers), 1) / MB
+    per_scheduler = sum(pod_rss(kube, BENCH_NS, n) for n in schedulers) / max(len(schedulers), 1) / MB
     clear(kube, pods)
     return figures, per_scheduler
 

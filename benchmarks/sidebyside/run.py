@@ -184,7 +184,7 @@ def run(opts: Options, command: str) -> tuple[report.Samples, dict[str, Any]]:
     recorder = Recorder()
     try:
         plane.start()
-        kube = Kube(plane.kubeconfig)
+        kube = Kube(plane.kubeconfig, plane.node_state_dir / "agent.sock")
         kube.kubectl("create", "namespace", BENCH_NS)
         with PodWatch(kube, BENCH_NS) as pods:
             audit = AuditLog(plane.audit_log)
