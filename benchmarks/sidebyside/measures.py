@@ -20,7 +20,7 @@ from dask_kubernetes.testing.processes import container_pids, tree_rss_bytes
 
 Figures = dict[str, float]
 MB = 1024 * 1024
-STATUS_GRACE = 30.0
+STATUS_GRACE = 10.0
 
 
 def apply(kube: Kube, *docs: dict) -> None:

@@ -8,7 +8,6 @@ cluster; deactivating deletes every cluster and scales the operator to zero.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,8 +162,3 @@ def theirs(kube: Kube) -> Side:
     deployment["spec"]["replicas"] = 0
     kube.kubectl("apply", "-f", "-", stdin=yamlio.dump_all(docs))
     return side
-
-
-def describe(side: Side) -> str:
-    """One line for the report: what ran."""
-    return json.dumps({"side": side.name, "replicas": side.replicas, "namespace": side.namespace})
