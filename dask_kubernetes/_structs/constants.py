@@ -90,7 +90,7 @@ SCHEDULER_HTTP_ROUTES: Final = (
 )
 
 # Annotation marking a worker Pod the scheduler has retired: the replica logic no
-# longer counts or replaces it, and deletes it (DESIGN §9, "Retire, then delete").
+# longer counts or replaces it, and deletes it (docs/operator.md, "Workers: scaling, retiring, rolling out").
 ANNOTATION_RETIRING: Final = "kubernetes.dask.org/retiring"
 
 # Label carrying the hash of the worker template that made a worker Pod (like a

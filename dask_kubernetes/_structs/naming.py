@@ -1,7 +1,7 @@
 """Names of the objects the operator creates, made in exactly one place.
 
 The controller, the builders, the Python cluster manager and the tests all ask
-these functions, so a name can never be spelt two ways (see DESIGN §3 "Names").
+these functions, so a name can never be spelt two ways.
 """
 
 from __future__ import annotations
