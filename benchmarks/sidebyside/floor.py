@@ -18,12 +18,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
 from benchmarks.sidebyside import manifests
 from benchmarks.sidebyside.kube import Connected, Kube, PodWatch, until
 from benchmarks.sidebyside.measures import Figures, apply
 from benchmarks.sidebyside.sides import BENCH_NS, CONVERGE
 
 CONCURRENCY = 8
+CREATE_TRIES = 5  # a starved API server answers 504 after 60 s; a controller would try again
 FLOOR = manifests.FLOOR_LABEL
 ROLE = "bench.dask.org/role"
 
@@ -42,7 +46,19 @@ def _create_all(kube: Kube, docs: list[dict[str, Any]], concurrency: int) -> lis
 
     def create(doc: dict[str, Any]) -> float:
         start = time.monotonic()
-        kube.core.create_namespaced_pod(BENCH_NS, doc)
+        for attempt in range(1, CREATE_TRIES + 1):
+            try:
+                kube.core.create_namespaced_pod(BENCH_NS, doc)
+                break
+            except ApiException as exc:
+                if exc.status == 409:  # an earlier try timed out, but its create went through
+                    break
+                if exc.status < 500 or attempt == CREATE_TRIES:
+                    raise
+            except (HTTPError, OSError):
+                if attempt == CREATE_TRIES:
+                    raise
+            time.sleep(attempt)
         return time.monotonic() - start
 
     with ThreadPoolExecutor(concurrency) as pool:
