@@ -41,6 +41,15 @@ def _delete(kube: Kube, pods: PodWatch, name: str) -> float:
     return end - start
 
 
+def clear(kube: Kube, pods: PodWatch) -> None:
+    """Delete whatever a failed floor measurement left (every floor Pod and Service)."""
+    kube.core.delete_collection_namespaced_pod(BENCH_NS, label_selector=FLOOR)
+    kube.kubectl("delete", "service", "-n", BENCH_NS, "-l", FLOOR, "--ignore-not-found")
+    until(
+        lambda: not [p for p in pods.pods.values() if FLOOR in p.labels], "the floor's Pods to go", CONVERGE
+    )
+
+
 def _create_all(kube: Kube, docs: list[dict[str, Any]], concurrency: int) -> list[float]:
     """Create Pods with ``concurrency`` parallel clients; each create's latency in seconds."""
 

@@ -206,18 +206,22 @@ class Connected:
 
     def workers(self) -> int:
         """Workers connected now; 0 while the scheduler cannot be reached yet."""
+        if self.client is not None and self.client.status in ("closing", "closed"):
+            self.close()  # a starved scheduler dropped us: connect again
         if self.client is None:
             ip = self.address_of()
             if ip is None:
                 return 0
             try:
-                self.client = distributed.Client(f"tcp://{ip}:8786", timeout=5, set_as_default=False)
+                self.client = distributed.Client(f"tcp://{ip}:8786", timeout=30, set_as_default=False)
             except (OSError, TimeoutError):
                 return 0
         try:
-            return len(self.client.scheduler_info(n_workers=-1)["workers"])
+            info = self.client.scheduler_info(n_workers=-1)
         except (OSError, TimeoutError):
             return 0
+        # An identity call that timed out leaves the client's last identity empty.
+        return len(info.get("workers") or {})
 
     def up(self) -> bool:
         """Whether the scheduler answers (with or without workers)."""

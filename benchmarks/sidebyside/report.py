@@ -234,6 +234,13 @@ def section(samples: Samples, meta: dict[str, Any]) -> str:
         table(samples, meta),
         "",
         *([f"Not produced: {', '.join(meta['missing'])}.", ""] if meta.get("missing") else []),
+        *(
+            ["Failed measurements (their figures are missing from the medians):", ""]
+            if meta.get("errors")
+            else []
+        ),
+        *(f"- {error}" for error in meta.get("errors") or []),
+        *([""] if meta.get("errors") else []),
         END,
     ]
     return "\n".join(lines)

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
 from benchmarks.sidebyside import floor, measures, report
 from benchmarks.sidebyside.apicount import AuditLog
-from benchmarks.sidebyside.kube import Kube, PodWatch
+from benchmarks.sidebyside.kube import Kube, PodWatch, Timeout
 from benchmarks.sidebyside.manifests import ROOT
-from benchmarks.sidebyside.sides import BENCH_NS, Side, ours, theirs
+from benchmarks.sidebyside.sides import BENCH_NS, Side, clear, ours, theirs
 from dask_kubernetes.testing import upstream
 from dask_kubernetes.testing.binary import control_plane_binary
 from dask_kubernetes.testing.controlplane import ControlPlane
@@ -130,6 +133,22 @@ class Recorder:
             print(f"  {side:8} {key:24} {value:10.2f}", flush=True)
 
 
+Measure = Callable[[], dict[str, float]]
+Record = Callable[[dict[str, float]], None]
+
+
+def attempt(what: str, measure: Measure, record: Record, errors: list[str]) -> dict[str, float] | None:
+    """Run one measurement; a failure is written down (its figures stay missing) and the run goes on."""
+    try:
+        figures = measure()
+    except (Timeout, RuntimeError, OSError, ApiException, HTTPError) as exc:
+        errors.append(f"{what}: {str(exc).splitlines()[0][:300]}")
+        print(f"  FAILED {what}: {exc}", flush=True)
+        return None
+    record(figures)
+    return figures
+
+
 def run_side(
     kube: Kube,
     pods: PodWatch,
@@ -138,22 +157,38 @@ def run_side(
     opts: Options,
     last: bool,
     meta: dict[str, Any],
-    record: Callable[[dict[str, float]], None],
+    record: Record,
 ) -> None:
     """Every measurement of one side in one round, between its activation and deactivation."""
+    errors: list[str] = meta.setdefault("errors", [])
+    tag = f"{side.name}, round {meta['round']}"
     side.activate(kube, pods)
     try:
-        record({"rss_0_mb": measures.operator_rss(kube, side)})
-        record(measures.apply_to_ready(kube, pods, side, "ready"))
-        record(measures.scale_up_and_delete(kube, pods, side, "scale", opts.workers))
-        record(measures.lifecycle_requests(kube, pods, side, audit, "life"))
-        idle, per_scheduler = measures.idle(kube, pods, side, audit, opts.clusters, opts.idle_window)
-        record(idle)
+        steps: list[tuple[str, Measure]] = [
+            ("RSS at 0 clusters", lambda: {"rss_0_mb": measures.operator_rss(kube, side)}),
+            ("apply → Ready", lambda: measures.apply_to_ready(kube, pods, side, "ready")),
+            ("scale", lambda: measures.scale_up_and_delete(kube, pods, side, "scale", opts.workers)),
+            ("lifecycle", lambda: measures.lifecycle_requests(kube, pods, side, audit, "life")),
+        ]
+        for what, measure in steps:
+            if attempt(f"{tag}: {what}", measure, record, errors) is None:
+                clear(kube, pods)
+        per_scheduler: list[float] = []
+
+        def idle() -> dict[str, float]:
+            figures, mean = measures.idle(kube, pods, side, audit, opts.clusters, opts.idle_window)
+            per_scheduler.append(mean)
+            return figures
+
+        if attempt(f"{tag}: idle", idle, record, errors) is None:
+            clear(kube, pods)
         if last:
-            many = fits(opts.many, per_scheduler)
+            many = fits(opts.many, per_scheduler[0] if per_scheduler else 150.0)
             meta.setdefault("many_by_side", {})[side.name] = many
             meta["many"] = many if many == opts.many else f"{many} (of {opts.many} asked; what fits)"
-            record(measures.many_clusters_rss(kube, pods, side, many))
+            rss = functools.partial(measures.many_clusters_rss, kube, pods, side, many)
+            if attempt(f"{tag}: RSS at {many} clusters", rss, record, errors) is None:
+                clear(kube, pods)
     finally:
         side.deactivate(kube, pods)
 
@@ -197,13 +232,22 @@ def run(opts: Options, command: str) -> tuple[report.Samples, dict[str, Any]]:
             for index in range(opts.rounds):
                 last = index == opts.rounds - 1
                 recorder.round = index
+                meta["round"] = index + 1
                 print(f"round {index + 1} of {opts.rounds}", flush=True)
-                recorder.add(report.FLOOR, floor.startup(kube, pods))
-                recorder.add(report.FLOOR, floor.create_latency(kube, pods))
-                recorder.add(report.FLOOR, floor.by_hand(kube, pods, opts.workers))
+                errors = meta.setdefault("errors", [])
+                tag = f"floor, round {index + 1}"
+                floor_add = functools.partial(recorder.add, report.FLOOR)
+                attempt(f"{tag}: start-up", lambda: floor.startup(kube, pods), floor_add, errors)
+                attempt(f"{tag}: create latency", lambda: floor.create_latency(kube, pods), floor_add, errors)
+                attempt(f"{tag}: by hand", lambda: floor.by_hand(kube, pods, opts.workers), floor_add, errors)
+                floor.clear(kube, pods)
                 for side in sides if index % 2 == 0 else reversed(sides):
                     record = functools.partial(recorder.add, side.name)
                     run_side(kube, pods, audit, side, opts, last, meta, record)
+                if opts.json_path:  # after every round: a later failure loses nothing measured
+                    opts.json_path.write_text(
+                        json.dumps({"samples": recorder.samples, "meta": meta}, default=str)
+                    )
     finally:
         plane.stop()
         shutil.rmtree(workdir, ignore_errors=True)
