@@ -246,6 +246,18 @@ def section(samples: Samples, meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _errors(errors: list[str]) -> list[str]:
+    """Lines naming each failed measurement, whose figures are then missing from the medians."""
+    if not errors:
+        return []
+    return [
+        "Failed measurements (their figures are missing from the medians):",
+        "",
+        *(f"- {e}" for e in errors),
+        "",
+    ]
+
+
 def splice(document: str, generated: str, heading: str) -> str:
     """Put ``generated`` between the markers of ``document``, or append it under ``heading``."""
     if BEGIN in document and END in document:
