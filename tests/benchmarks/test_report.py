@@ -122,3 +122,11 @@ def test_bad_options_are_one_line_naming_the_option(argv, message, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_failed_measurements_are_named_in_the_section():
+    meta = {**META, "errors": ["floor, round 2: by hand: timed out after 1200 s waiting for workers"]}
+    text = report.section(full(1.0), meta)
+    assert "Failed measurements" in text
+    assert "- floor, round 2: by hand: timed out" in text
+    assert "Failed measurements" not in report.section(full(1.0), META)
