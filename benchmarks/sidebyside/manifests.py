@@ -41,7 +41,8 @@ def _pod(name: str, labels: dict[str, str], container: dict[str, Any]) -> dict[s
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"containers": [container], "restartPolicy": "Never"},
+        # Restarted like an operator's Pods: a liveness probe that fails under load restarts it.
+        "spec": {"containers": [container], "restartPolicy": "Always"},
     }
 
 
