@@ -104,14 +104,8 @@ def warm_up(kube: Kube, pods: PodWatch, side: Side) -> None:
     kube.kubectl("apply", "-n", BENCH_NS, "-f", "-", stdin=yamlio.dump(manifests.cluster("warmup", 1)))
     connected = Connected(lambda: pods.running_ip(**scheduler_of("warmup")))
     try:
-        until(
-            lambda: (
-                side.is_ready(kube.get_json("daskcluster", "warmup", "-n", BENCH_NS))
-                and connected.workers() >= 1
-            ),
-            f"{side.name}'s warm-up cluster",
-            CONVERGE,
-        )
+        # Not the status: upstream's can stay Pending while the cluster runs (measures.status_says_up).
+        until(lambda: connected.workers() >= 1, f"{side.name}'s warm-up cluster", CONVERGE)
     finally:
         connected.close()
     clear(kube, pods)
