@@ -33,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sidebyside import manifests  # noqa: E402
 from benchmarks.sidebyside.apicount import AuditLog, parse_metrics, reads, writes  # noqa: E402
 from dask_kubernetes._tools import find  # noqa: E402
 from dask_kubernetes.generator import yamlio  # noqa: E402
@@ -66,16 +67,6 @@ def kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
     if proc.returncode:
         raise RuntimeError(f"kubectl {' '.join(args)}: {proc.stderr}")
     return proc.stdout
-
-
-def cluster_manifest(name: str, workers: int) -> dict[str, Any]:
-    """The example cluster under another name, with a ClusterIP Service."""
-    (doc,) = yamlio.load_all((ROOT / "examples" / "cluster.yaml").read_text())
-    doc["metadata"] = {"name": name}
-    doc["spec"]["worker"]["replicas"] = workers
-    doc["spec"]["scheduler"]["service"]["selector"]["dask.org/cluster-name"] = name
-    doc["spec"]["scheduler"]["service"]["type"] = "ClusterIP"
-    return doc
 
 
 def ready(plane: ControlPlane, namespace: str, name: str, workers: int) -> bool:
@@ -143,7 +134,7 @@ def main() -> int:
         audit = AuditLog(plane.audit_log)
         audit.skip()
         before = total_requests(plane)
-        kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump(cluster_manifest("life", 2)))
+        kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump(manifests.cluster("life", 2)))
         wait(lambda: ready(plane, ns, "life", 2), "2 workers")
         for n in (10, 2):
             kubectl(plane, "-n", ns, "scale", "daskcluster", "life", f"--replicas={n}")
@@ -156,7 +147,7 @@ def main() -> int:
         lifecycle = ordered(audit.since_last(who))
         lifecycle["all clients (apiserver_request_total)"] = total_requests(plane) - before
 
-        docs = [cluster_manifest(f"idle-{i}", 0) for i in range(args.clusters)]
+        docs = [manifests.cluster(f"idle-{i}", 0) for i in range(args.clusters)]
         kubectl(plane, "-n", ns, "apply", "-f", "-", stdin=yamlio.dump_all(docs))
         wait(
             lambda: all(ready(plane, ns, f"idle-{i}", 0) for i in range(args.clusters)),

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from urllib3.exceptions import HTTPError
 
 from benchmarks.sidebyside import manifests
 from benchmarks.sidebyside.kube import Connected, Kube, PodWatch, until
-from benchmarks.sidebyside.measures import Figures, apply
+from benchmarks.sidebyside.measures import Figures, apply, scale_up_marks
 from benchmarks.sidebyside.sides import BENCH_NS, CONVERGE
 
 CONCURRENCY = 8
@@ -93,23 +94,11 @@ def by_hand(kube: Kube, pods: PodWatch, workers: int, name: str = "floor-hand") 
     connected = Connected(lambda: pods.running_ip(**{FLOOR: name, ROLE: "scheduler"}))
     until(connected.up, "the floor's scheduler", CONVERGE)
     docs = [manifests.floor_worker(name, i, BENCH_NS) for i in range(workers)]
-    marks: Figures = {}
     start = time.monotonic()
     try:
         _create_all(kube, docs, CONCURRENCY)
-
-        def progress() -> bool:
-            now = time.monotonic() - start
-            live = pods.select(**{FLOOR: name, ROLE: "worker"})
-            if "hand_exist_s" not in marks and len(live) >= workers:
-                marks["hand_exist_s"] = now
-            if "hand_running_s" not in marks and sum(p.phase == "Running" for p in live) >= workers:
-                marks["hand_running_s"] = now
-            if "hand_connected_s" not in marks and connected.workers() >= workers:
-                marks["hand_connected_s"] = now
-            return len(marks) == 3
-
-        until(progress, f"{workers} workers by hand", 2 * CONVERGE)
+        live = functools.partial(pods.select, **{FLOOR: name, ROLE: "worker"})
+        marks = scale_up_marks(live, connected, workers, start, f"{workers} workers by hand", prefix="hand_")
     finally:
         connected.close()
     marks["hand_delete_s"] = _delete(kube, pods, name)

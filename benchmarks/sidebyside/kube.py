@@ -192,10 +192,6 @@ class PodWatch:
                 return pod.ip
         return None
 
-    def count(self, **labels: str) -> int:
-        """How many Pods carry ``labels``, whatever their state."""
-        return len(self.select(**labels))
-
 
 class Connected:
     """How many workers a scheduler has, asked over Dask's own protocol."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from benchmarks.sidebyside import manifests
 from benchmarks.sidebyside.apicount import AuditLog, parse_metrics, writes
-from benchmarks.sidebyside.kube import Connected, Kube, PodWatch, Timeout, until
+from benchmarks.sidebyside.kube import Connected, Kube, PodState, PodWatch, Timeout, until
 from benchmarks.sidebyside.sides import BENCH_NS, CONVERGE, Side, clear, scheduler_of
 from dask_kubernetes._structs.constants import GROUP, VERSION
 from dask_kubernetes.generator import yamlio
@@ -96,31 +96,54 @@ def apply_to_ready(kube: Kube, pods: PodWatch, side: Side, name: str, workers: i
     return figures
 
 
+def scale_up_marks(
+    live: Callable[[], list[PodState]],
+    connected: Connected,
+    workers: int,
+    start: float,
+    what: str,
+    prefix: str = "",
+) -> Figures:
+    """Seconds from ``start`` until ``workers`` Pods exist, run, and are connected to the scheduler.
+
+    The keys are ``{prefix}exist_s``, ``{prefix}running_s`` and ``{prefix}connected_s``; the
+    scheduler is asked only until its stage is reached.
+    """
+    marks: Figures = {}
+
+    def progress() -> bool:
+        now = time.monotonic() - start
+        seen = live()
+        stages: dict[str, Callable[[], bool]] = {
+            "exist": lambda: len(seen) >= workers,
+            "running": lambda: sum(p.phase == "Running" for p in seen) >= workers,
+            "connected": lambda: connected.workers() >= workers,
+        }
+        for stage, reached in stages.items():
+            key = f"{prefix}{stage}_s"
+            if key not in marks and reached():
+                marks[key] = now
+        return len(marks) == len(stages)
+
+    until(progress, what, 2 * CONVERGE)
+    return marks
+
+
 def scale_up_and_delete(kube: Kube, pods: PodWatch, side: Side, name: str, workers: int) -> Figures:
     """Scale a Ready cluster 0 → ``workers``: until the Pods exist, run, and connect; then delete it."""
     apply(kube, manifests.cluster(name, 0))
     connected = Connected(lambda: pods.running_ip(**scheduler_of(name)))
     until(connected.up, f"{name}'s scheduler", CONVERGE)
     said_up = status_says_up(_ready(kube, side, name))
-    marks: Figures = {"status_checked": 1.0, "status_stuck": 0.0 if said_up else 1.0}
     start = time.monotonic()
     kube.kubectl("scale", "-n", BENCH_NS, "daskcluster", name, f"--replicas={workers}")
     try:
-
-        def progress() -> bool:
-            now = time.monotonic() - start
-            live = pods.workers(name)
-            if "exist_s" not in marks and len(live) >= workers:
-                marks["exist_s"] = now
-            if "running_s" not in marks and sum(p.phase == "Running" for p in live) >= workers:
-                marks["running_s"] = now
-            if "connected_s" not in marks and connected.workers() >= workers:
-                marks["connected_s"] = now
-            return all(k in marks for k in ("exist_s", "running_s", "connected_s"))
-
-        until(progress, f"{workers} workers of {name}", 2 * CONVERGE)
+        marks = scale_up_marks(
+            lambda: pods.workers(name), connected, workers, start, f"{workers} workers of {name}"
+        )
     finally:
         connected.close()
+    marks.update(status_checked=1.0, status_stuck=0.0 if said_up else 1.0)
     start = time.monotonic()
     kube.kubectl("delete", "-n", BENCH_NS, "daskcluster", name, "--wait=false")
     end = until(lambda: not pods.select(**{"dask.org/cluster-name": name}), f"{name}'s Pods to go", CONVERGE)

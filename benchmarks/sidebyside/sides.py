@@ -32,6 +32,20 @@ class Side:
     selector: dict[str, str]
     crds: list[dict[str, Any]] = field(repr=False)
 
+    @classmethod
+    def of(cls, name: str, namespace: str, deployment: dict[str, Any], crds: list[dict[str, Any]]) -> Side:
+        """A side described by its operator Deployment as rendered, and its CRDs."""
+        spec = deployment["spec"]
+        return cls(
+            name=name,
+            namespace=namespace,
+            deployment=deployment["metadata"]["name"],
+            service_account=spec["template"]["spec"]["serviceAccountName"],
+            replicas=int(spec.get("replicas", 1)),
+            selector=dict(spec["selector"]["matchLabels"]),
+            crds=crds,
+        )
+
     @property
     def user(self) -> str:
         """The operator's identity in the audit log."""
@@ -123,14 +137,8 @@ def ours(kube: Kube) -> Side:
     docs = [d for d in yamlio.load_all(install.render_chart(namespace, values)) if d]
     install.install(kube.kubeconfig, namespace, values)
     deployment = next(d for d in docs if d["kind"] == "Deployment")
-    side = Side(
-        name="ours",
-        namespace=namespace,
-        deployment=deployment["metadata"]["name"],
-        service_account=deployment["spec"]["template"]["spec"]["serviceAccountName"],
-        replicas=int(deployment["spec"].get("replicas", 1)),
-        selector=dict(deployment["spec"]["selector"]["matchLabels"]),
-        crds=[d for d in docs if d["kind"] == "CustomResourceDefinition"],
+    side = Side.of(
+        "ours", namespace, deployment, [d for d in docs if d["kind"] == "CustomResourceDefinition"]
     )
     side._scale(kube, 0)
     return side
@@ -143,15 +151,7 @@ def theirs(kube: Kube) -> Side:
     docs = upstream.render_operator(release, namespace)
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     crds = [d for path in release.crd_files for d in yamlio.load_all(path.read_text()) if d]
-    side = Side(
-        name="upstream",
-        namespace=namespace,
-        deployment=deployment["metadata"]["name"],
-        service_account=deployment["spec"]["template"]["spec"]["serviceAccountName"],
-        replicas=int(deployment["spec"].get("replicas", 1)),
-        selector=dict(deployment["spec"]["selector"]["matchLabels"]),
-        crds=crds,
-    )
+    side = Side.of("upstream", namespace, deployment, crds)
     kube.kubectl("create", "namespace", namespace, check=False)
     deployment["spec"]["replicas"] = 0
     kube.kubectl("apply", "-f", "-", stdin=yamlio.dump_all(docs))

@@ -8,6 +8,7 @@ the benchmarks read an operator Pod's resident memory with that.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -33,18 +34,6 @@ def pids_of_pod(pod_name: str) -> list[int]:
         if needle in environ:
             found.append(int(proc.name))
     return found
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of one process (``VmRSS``), 0 when it has exited."""
-    try:
-        status = (PROC / str(pid) / "status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -85,4 +74,8 @@ def tree_rss_bytes(pid: int) -> int:
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
         return 0
-    return sum(rss_bytes(p.pid) for p in procs)
+    total = 0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):  # a child may exit meanwhile
+            total += proc.memory_info().rss
+    return total
