@@ -35,12 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.sidebyside import manifests  # noqa: E402
 from benchmarks.sidebyside.apicount import AuditLog, parse_metrics, reads, writes  # noqa: E402
-from dask_kubernetes._tools import find  # noqa: E402
-from dask_kubernetes.generator import yamlio  # noqa: E402
-from dask_kubernetes.testing import install  # noqa: E402
-from dask_kubernetes.testing.binary import control_plane_binary  # noqa: E402
-from dask_kubernetes.testing.controlplane import ControlPlane  # noqa: E402
-from dask_kubernetes.testing.plugin import free_network  # noqa: E402
+from dask_kubernetes_dev import install  # noqa: E402
+from dask_kubernetes_dev.binary import control_plane_binary  # noqa: E402
+from dask_kubernetes_dev.controlplane import ControlPlane  # noqa: E402
+from dask_kubernetes_dev.generator import yamlio  # noqa: E402
+from dask_kubernetes_dev.pytest_plugin import free_network  # noqa: E402
+from dask_kubernetes_dev.tools import find  # noqa: E402
 
 OPERATOR_USER = "system:serviceaccount:dask-operator:dask-kubernetes-operator"
 

@@ -2,7 +2,7 @@
 
 Not a test: it asserts nothing.  It starts its own local control plane with the API
 server's audit log on, installs our chart and upstream's released operator (from
-PyPI, pinned in ``dask_kubernetes.testing.upstream``, in its own virtualenv, run
+PyPI, pinned in ``dask_kubernetes_dev.upstream``, in its own virtualenv, run
 in-cluster with its own chart's RBAC), and runs rounds, each one:
 
 1. the floor: the same Pods created by hand with no operator;

@@ -33,8 +33,7 @@ from typing import Any
 
 import aiohttp
 
-from dask_kubernetes import pki
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import pki, yamlio
 
 ROOT = Path(__file__).resolve().parents[1]
 

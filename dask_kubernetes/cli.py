@@ -1,44 +1,41 @@
 """The ``dask-kubernetes`` command: one entry point, one subcommand per part.
 
-Each subcommand's module is imported only when it runs, so ``generate`` does not
-pay for importing kopf or FastAPI.  Errors a user can fix print one line naming
-the problem and exit 2; they never print a stack trace.
+The product has two subcommands, ``operator`` and ``webhook`` (what the chart's
+Pods run).  Others come from installed distributions through the
+``dask_kubernetes.commands`` entry-point group: the development tools in
+``dev/`` add ``local``, ``image`` and ``generate``.  Without them, those three
+names say in one line where they went instead of failing as unknown.
+
+Each subcommand's module is imported only when it runs, so ``--help`` does not pay
+for importing kopf or FastAPI.  Errors a user can fix print one line naming the
+problem and exit 2; they never print a stack trace.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 Handler = Callable[[argparse.Namespace, list[str]], int]
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+COMMANDS_GROUP = "dask_kubernetes.commands"
+# Subcommands that moved to the development tools; named so that a user learns where they went.
+DEV_COMMANDS = {
+    "local": "start or stop the local control plane and node agent",
+    "image": "build the operator image without Docker",
+    "generate": "render CRDs, RBAC, the chart's generated parts and overlays",
+}
+DEV_INSTALL_HINT = (
+    "is one of the development tools (the dask-kubernetes-dev distribution); "
+    "from a checkout of dask-kubernetes, run `pip install -e dev/`"
+)
 
 
-def _generate(args: argparse.Namespace, extra: list[str]) -> int:
-    from dask_kubernetes.generator import render
-
-    root = Path(args.root).resolve()
-    files = render.render(root)
-    if args.check:
-        drift = render.check(root, files)
-        if drift:
-            print(drift.describe(), file=sys.stderr)
-            print("run `dask-kubernetes generate` and commit the result", file=sys.stderr)
-            return 1
-        print(f"{len(files)} generated files are up to date")
-        return 0
-    written = render.write(root, files)
-    for rel in written:
-        print(f"wrote {rel}")
-    print(f"{len(files)} generated files, {len(written)} changed")
-    return 0
-
-
-def _local(args: argparse.Namespace, extra: list[str]) -> int:
-    from dask_kubernetes.testing import cli as local_cli
-
-    return local_cli.main(args.action, extra)
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, never as a traceback."""
 
 
 def _operator(args: argparse.Namespace, extra: list[str]) -> int:
@@ -53,18 +50,8 @@ def _webhook(args: argparse.Namespace, extra: list[str]) -> int:
     return webhook_main.main(extra)
 
 
-def _image(args: argparse.Namespace, extra: list[str]) -> int:
-    from dask_kubernetes.image import build as image_build
-
-    try:
-        built = image_build.build(args.name, args.tag)
-    except image_build.ImageBuildError as exc:
-        raise UserError(str(exc)) from exc
-    print(f"image:          {built.reference}")
-    print(f"OCI layout:     {built.layout}")
-    print(f"OCI archive:    {built.oci_archive}")
-    print(f"docker archive: {built.docker_archive}  (docker load -i ...)")
-    return 0
+def _not_installed(args: argparse.Namespace, extra: list[str]) -> int:
+    raise UserError(DEV_INSTALL_HINT)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,40 +61,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dask-kubernetes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="render CRDs, RBAC, the chart's generated parts and overlays")
-    gen.add_argument(
-        "--check", action="store_true", help="fail and name each file that differs from a fresh render"
-    )
-    gen.add_argument("--root", default=".", help="project root (default: current directory)")
-    gen.set_defaults(handler=_generate)
-
-    local = sub.add_parser("local", help="start or stop the local control plane and node agent")
-    local.add_argument("action", choices=["up", "down", "status", "env"])
-    local.set_defaults(handler=_local)
-
     op = sub.add_parser("operator", help="run the operator (kopf); extra flags go to kopf", add_help=False)
     op.set_defaults(handler=_operator)
-
     hook = sub.add_parser("webhook", help="run the admission webhook", add_help=False)
     hook.set_defaults(handler=_webhook)
 
-    image = sub.add_parser("image", help="build the operator image without Docker (root, Debian tools)")
-    image.add_argument("action", choices=["build"])
-    image.add_argument("--name", default=None, help="image name (default: the chart's image.name)")
-    image.add_argument("--tag", default=None, help="image tag (default: the chart's appVersion)")
-    image.set_defaults(handler=_image)
+    registered = set()
+    for entry_point in sorted(importlib.metadata.entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        register: Register = entry_point.load()
+        register(sub)
+        registered.add(entry_point.name)
+    for name, help_text in DEV_COMMANDS.items():
+        if name not in registered:
+            placeholder = sub.add_parser(name, help=f"{help_text} (development tools)", add_help=False)
+            placeholder.set_defaults(handler=_not_installed)
     return parser
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as one line, never as a traceback."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one subcommand."""
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command in ("generate",):
+    if extra and not getattr(args, "takes_extra", True):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     handler: Handler = args.handler
     try:
@@ -119,22 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from dask_kubernetes._tools import ToolNotFound
-    from dask_kubernetes.generator.helm import HelmError
-    from dask_kubernetes.generator.openapi import SchemaError
-
-    return (ToolNotFound, HelmError, SchemaError)
-
-
 def entrypoint() -> None:
-    """Console-script entry: turn known failures into one-line messages."""
-    try:
-        sys.exit(main())
-    except _user_errors() as exc:
-        print(f"dask-kubernetes: {exc}", file=sys.stderr)
-        sys.exit(2)
+    """Console-script entry point."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    entrypoint()
+    # Run the imported module's entry point, not this __main__ copy: subcommands from
+    # other distributions raise the imported module's UserError.
+    from dask_kubernetes import cli
+
+    cli.entrypoint()

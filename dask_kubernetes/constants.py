@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from dask_kubernetes._structs.constants import DNS1123_LABEL_MAX as KUBERNETES_MAX_RESOURCE_NAME_LENGTH
-from dask_kubernetes._structs.constants import (
+from dask_kubernetes.api.constants import DNS1123_LABEL_MAX as KUBERNETES_MAX_RESOURCE_NAME_LENGTH
+from dask_kubernetes.api.constants import (
     KUBECLUSTER_CONTAINER_NAME,
     MAX_CLUSTER_NAME_LEN,
     SCHEDULER_NAME_TEMPLATE,

@@ -16,7 +16,7 @@ from typing import Any
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 
 MERGE_PATCH = "application/merge-patch+json"
 

@@ -53,12 +53,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DASK_OPERATOR_IDENTITY", "POD_NAME", "HOSTNAME"),
         description="This replica's name in the Lease.",
     )
-    fault_points: str = Field(
-        "", description="Test hook: comma-separated fault points where the process kills itself once."
-    )
-    fault_state_dir: str = Field(
-        "/tmp", description="Where fired fault points are recorded, so each fires once."
-    )
     worker_batch_size: int | None = Field(
         None,
         ge=1,

@@ -26,8 +26,8 @@ def sh(*cmd: str, input: str | None = None) -> str:
 
 def main() -> int:
     """Run the demo from start to clean-up."""
-    from dask_kubernetes.testing import cli as local
-    from dask_kubernetes.testing.install import install
+    from dask_kubernetes_dev import local_cli as local
+    from dask_kubernetes_dev.install import install
 
     step("Starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, node agent)")
     local.main("up", [])

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh machine, reusing what an earlier
 # run left in the ignored folders (.venv, .cache):
-#   - a virtualenv in .venv with the package and its test extras (re-installed only
-#     when pyproject.toml changes);
+#   - a virtualenv in .venv with the product, the development tools (dev/) and the
+#     test extras, both editable (re-installed only when a pyproject.toml changes);
 #   - helm and kubectl, pinned, in .cache/tools/bin (scripts/install-tools.sh);
 #   - the local control-plane binary, when controlplane/ exists (cached by its inputs);
 #   - the Debian packages that build and run the operator image without Docker
@@ -17,11 +17,11 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "creating .venv" >&2
   "$python" -m venv .venv
 fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp=".venv/.installed-$(cat pyproject.toml dev/pyproject.toml | sha256sum | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
-  echo "installing dask-kubernetes and its test dependencies into .venv" >&2
+  echo "installing dask-kubernetes, its development tools (dev/) and test dependencies into .venv" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[test]"
+  .venv/bin/python -m pip install --quiet -e ".[test]" -e ./dev
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

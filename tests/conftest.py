@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from dask_kubernetes import _tools
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.validation.schema import CRDValidator
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev import tools as _tools
+from dask_kubernetes_dev.crdschema import CRDValidator
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "dask-kubernetes-operator"

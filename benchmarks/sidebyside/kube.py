@@ -23,7 +23,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from dask_kubernetes._tools import find
+from dask_kubernetes_dev.tools import find
 
 TICK = 0.05
 

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOOR_LABEL = "bench.dask.org/floor"

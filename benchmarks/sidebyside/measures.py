@@ -14,9 +14,9 @@ from benchmarks.sidebyside import manifests
 from benchmarks.sidebyside.apicount import AuditLog, parse_metrics, writes
 from benchmarks.sidebyside.kube import Connected, Kube, PodState, PodWatch, Timeout, until
 from benchmarks.sidebyside.sides import BENCH_NS, CONVERGE, Side, clear, scheduler_of
-from dask_kubernetes._structs.constants import GROUP, VERSION
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing.processes import container_pids, tree_rss_bytes
+from dask_kubernetes import yamlio
+from dask_kubernetes.api.constants import GROUP, VERSION
+from dask_kubernetes_dev.processes import container_pids, tree_rss_bytes
 
 Figures = dict[str, float]
 MB = 1024 * 1024

@@ -27,10 +27,10 @@ from benchmarks.sidebyside.apicount import AuditLog
 from benchmarks.sidebyside.kube import Kube, PodWatch, Timeout
 from benchmarks.sidebyside.manifests import ROOT
 from benchmarks.sidebyside.sides import BENCH_NS, Side, clear, ours, theirs
-from dask_kubernetes.testing import upstream
-from dask_kubernetes.testing.binary import control_plane_binary
-from dask_kubernetes.testing.controlplane import ControlPlane
-from dask_kubernetes.testing.plugin import free_network
+from dask_kubernetes_dev import upstream
+from dask_kubernetes_dev.binary import control_plane_binary
+from dask_kubernetes_dev.controlplane import ControlPlane
+from dask_kubernetes_dev.pytest_plugin import free_network
 
 MB = 1024 * 1024
 DOCUMENT = ROOT / "BENCHMARKS.md"

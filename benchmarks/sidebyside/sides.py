@@ -13,8 +13,8 @@ from typing import Any
 
 from benchmarks.sidebyside import manifests
 from benchmarks.sidebyside.kube import Connected, Kube, PodWatch, until
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing import install, upstream
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev import install, upstream
 
 BENCH_NS = "bench"
 CONVERGE = 600.0

@@ -23,7 +23,7 @@ from distributed.scheduler import Scheduler
 from ruamel.yaml import YAML
 
 import dask_kubernetes.config  # noqa: F401  (registers the kubernetes.* defaults)
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.classic.pod import clean_pod_template, worker_pod_name
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client, current_namespace

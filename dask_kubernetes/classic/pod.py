@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 
 # The seed's two tolerations: worker Pods may run on nodes tainted for Dask workers.
 DEFAULT_TOLERATIONS = (

@@ -49,6 +49,6 @@ def register() -> None:
         return
     _registered = True
     from dask_kubernetes.operator import controller  # noqa: F401  (registers the handlers)
-    from dask_kubernetes.operator.controller.plugins import load_plugins
+    from dask_kubernetes.operator.runtime.plugins import load_plugins
 
     load_plugins()

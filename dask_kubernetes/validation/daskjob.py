@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import common, practices, ratchet
+from dask_kubernetes.validation import practices, ratchet
+from dask_kubernetes.validation import shared as common
 from dask_kubernetes.validation.daskcluster import cluster_spec_warnings, validate_cluster_spec
 from dask_kubernetes.validation.errors import FieldError
 

@@ -13,7 +13,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.validation.daskjob import DEFAULT_RUNNER_RESTART_POLICY
 
 # (path of the parent object, field, default value)

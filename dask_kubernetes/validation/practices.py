@@ -4,7 +4,7 @@ The seed recommends that ``--memory-limit`` and ``--nthreads`` match the contain
 resources, that images be pinned, and that workers get ``--death-timeout``.  These
 checks read a container's ``command`` and ``args`` the way a shell would split them,
 and say nothing about values they cannot read (``$(VAR)`` references, ``auto``).
-The texts live in :mod:`dask_kubernetes.validation.warnings`.
+The texts live in :mod:`dask_kubernetes.validation.warning_texts`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from dask.utils import parse_bytes
 
 from dask_kubernetes.validation import quantity
-from dask_kubernetes.validation import warnings as texts
+from dask_kubernetes.validation import warning_texts as texts
 
 # A --memory-limit within this fraction of the container's limit counts as matching
 # (6GB against 6Gi is the same intent written in two unit systems).

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.validation import daskautoscaler, daskcluster, daskjob, daskworkergroup
 from dask_kubernetes.validation.errors import FieldError
 

@@ -16,7 +16,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from dask_kubernetes import kubeconfig
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from dask_kubernetes import kubeconfig, pki
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.settings import Settings
 from dask_kubernetes.webhooks.kube import KubeClient
 from dask_kubernetes.webhooks.metrics import Metrics

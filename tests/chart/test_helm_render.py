@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 from tests.conftest import CHART, run
 
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))

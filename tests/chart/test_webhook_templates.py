@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes.generator import helm as helm_module
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 from dask_kubernetes.webhooks import reviews
+from dask_kubernetes_dev.generator import helm as helm_module
 from tests.chart.test_helm_render import by_kind, is_webhook, operator_objs, template
 from tests.conftest import CHART, ROOT, run
 

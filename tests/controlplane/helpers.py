@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dask_kubernetes.testing.plugin import KubeTarget
+from dask_kubernetes_dev.pytest_plugin import KubeTarget
 
 
 def apply(cluster: KubeTarget, namespace: str, *objects: dict[str, Any]) -> None:

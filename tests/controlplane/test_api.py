@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 from tests.conftest import CRD_DIR, ROOT
 
 pytestmark = pytest.mark.cluster

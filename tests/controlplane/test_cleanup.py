@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes._tools import find
-from dask_kubernetes.testing.plugin import KubeTarget
+from dask_kubernetes_dev.tools import find
+from dask_kubernetes_dev.pytest_plugin import KubeTarget
 from tests.controlplane.helpers import apply, pod, processes_with, wait_for, wait_phase
 
 pytestmark = pytest.mark.cluster
@@ -30,9 +30,9 @@ def links() -> str:
 def test_stop_removes_every_process_netns_and_device(k8s_cluster):
     if k8s_cluster.backend != "local":
         pytest.skip("only the local control plane has a node agent to check")
-    from dask_kubernetes.testing.binary import control_plane_binary
-    from dask_kubernetes.testing.controlplane import ControlPlane
-    from dask_kubernetes.testing.plugin import free_network
+    from dask_kubernetes_dev.binary import control_plane_binary
+    from dask_kubernetes_dev.controlplane import ControlPlane
+    from dask_kubernetes_dev.pytest_plugin import free_network
 
     # A bridge and subnet of its own: the session's control plane keeps running.
     network = free_network()

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from dask_kubernetes._tools import find
-from dask_kubernetes.testing.plugin import KubeTarget
+from dask_kubernetes_dev.tools import find
+from dask_kubernetes_dev.pytest_plugin import KubeTarget
 from tests.controlplane.helpers import apply, get, pod, wait_for, wait_phase
 
 pytestmark = pytest.mark.cluster

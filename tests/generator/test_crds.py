@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dask_kubernetes.generator import crds as crd_builder
+from dask_kubernetes_dev.generator import crds as crd_builder
 
 KINDS = ["DaskCluster", "DaskWorkerGroup", "DaskJob", "DaskAutoscaler"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes.generator.openapi import INT_OR_STRING, QUANTITY, Resolver, SchemaError
+from dask_kubernetes_dev.generator.openapi import INT_OR_STRING, QUANTITY, Resolver, SchemaError
 
 CORE = {
     "io.k8s.api.core.v1.Thing": {

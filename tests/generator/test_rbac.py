@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dask_kubernetes.generator import sources
+from dask_kubernetes_dev.generator import sources
 from tests.conftest import ROOT
 
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from dask_kubernetes.generator import sources, yamlio
-from dask_kubernetes.testing.install import wait_for
+from dask_kubernetes import yamlio
 from dask_kubernetes.validation import registry
+from dask_kubernetes_dev.generator import sources
+from dask_kubernetes_dev.install import wait_for
 from tests.conftest import ROOT
 from tests.operator.e2e.conftest import example
 

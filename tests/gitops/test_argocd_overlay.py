@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes.generator import argocd, helm, yamlio
-from dask_kubernetes.testing.luahealth import kind_dir
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev.generator import argocd, helm
+from dask_kubernetes_dev.luahealth import kind_dir
 from tests.conftest import CHART, ROOT, run
 
 WAVE = "argocd.argoproj.io/sync-wave"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes.generator import helm
+from dask_kubernetes_dev.generator import helm
 from tests.conftest import CHART
 
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))

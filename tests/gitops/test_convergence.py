@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes import _tools
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing.install import wait_for
-from dask_kubernetes.testing.kstatus import kstatus
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev import tools as _tools
+from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.kstatus import kstatus
 from tests.conftest import CHART, ROOT, run
 from tests.operator.e2e.conftest import example, is_ready
 

@@ -10,7 +10,7 @@ from cloudcoil.models.fluxcd.helm import v2 as helm
 from cloudcoil.models.fluxcd.kustomize import v1 as kustomize
 from cloudcoil.models.fluxcd.source import v1 as source
 
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 from tests.conftest import CHART, ROOT
 
 FLUX = ROOT / "examples" / "flux"

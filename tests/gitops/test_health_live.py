@@ -2,7 +2,7 @@
 
 Each state is produced by the real operator on the real control plane; the objects seen
 are the testdata of ``resource_customizations/`` (rewritten with
-``DASK_K8S_REFRESH_HEALTH_TESTDATA=1``, see :mod:`dask_kubernetes.testing.healthdata`).
+``DASK_K8S_REFRESH_HEALTH_TESTDATA=1``, see :mod:`dask_kubernetes_dev.healthdata`).
 Health and kstatus pair up as Healthy/Current, Progressing/InProgress (or Terminating
 while deleting) and Degraded/Failed.
 """
@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing import healthdata
-from dask_kubernetes.testing.install import wait_for
-from dask_kubernetes.testing.kstatus import kstatus
-from dask_kubernetes.testing.luahealth import luahealth
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev import healthdata
+from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.kstatus import kstatus
+from dask_kubernetes_dev.luahealth import luahealth
 from tests.operator.e2e.conftest import condition, example, is_ready, wait_ready
 
 pytestmark = pytest.mark.cluster

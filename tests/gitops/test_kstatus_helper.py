@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes.testing.gohelpers import GoHelperError
-from dask_kubernetes.testing.kstatus import kstatus
+from dask_kubernetes_dev.gohelpers import GoHelperError
+from dask_kubernetes_dev.kstatus import kstatus
 
 
 def _cluster(generation: int, observed: int | None, *conditions: dict, **metadata) -> dict:

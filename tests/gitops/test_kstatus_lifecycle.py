@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from dask_kubernetes.testing.install import wait_for
-from dask_kubernetes.testing.kstatus import kstatus
+from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.kstatus import kstatus
 from tests.operator.e2e.conftest import condition, example
 
 pytestmark = pytest.mark.cluster

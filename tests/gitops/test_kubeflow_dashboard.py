@@ -5,7 +5,7 @@ from __future__ import annotations
 import dask.config
 import pytest
 
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 from dask_kubernetes.operator.kubecluster.address import Endpoint
 from dask_kubernetes.operator.kubecluster.kubecluster import KubeCluster
 from tests.conftest import ROOT

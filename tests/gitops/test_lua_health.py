@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes._structs import constants
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing.luahealth import kind_dir, luahealth
+from dask_kubernetes import yamlio
+from dask_kubernetes.api import constants
+from dask_kubernetes_dev.luahealth import kind_dir, luahealth
 
 KINDS = (constants.KIND_CLUSTER, constants.KIND_WORKER_GROUP, constants.KIND_JOB, constants.KIND_AUTOSCALER)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing import install
-from dask_kubernetes.testing.install import wait_for
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev import install
+from dask_kubernetes_dev.install import wait_for
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.cluster

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from dask_kubernetes.image.build import BuiltImage, ImageBuildError, build
-from dask_kubernetes.image.store import ImageStore
+from dask_kubernetes_dev.image.build import BuiltImage, ImageBuildError, build
+from dask_kubernetes_dev.image.store import ImageStore
 
 TOOLS = ("mmdebstrap", "umoci", "skopeo", "runc")
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes._tools import PROJECT_ROOT
-from dask_kubernetes.image.build import BuiltImage
-from dask_kubernetes.testing import install
-from dask_kubernetes.testing.plugin import KubeTarget, free_network
+from dask_kubernetes_dev import install
+from dask_kubernetes_dev.image.build import BuiltImage
+from dask_kubernetes_dev.pytest_plugin import KubeTarget, free_network
+from dask_kubernetes_dev.tools import PROJECT_ROOT
 from tests.operator.e2e.conftest import Kubectl, example, wait_ready
 
 # A cold image build (minutes) may happen in this setup; the timeout only bounds a hang.
@@ -30,8 +30,8 @@ OPERATOR_NAMESPACE = "dask-operator"
 
 @pytest.fixture(scope="module")
 def image_cluster(built_image: BuiltImage) -> Iterator[KubeTarget]:
-    from dask_kubernetes.testing.binary import control_plane_binary
-    from dask_kubernetes.testing.controlplane import ControlPlane
+    from dask_kubernetes_dev.binary import control_plane_binary
+    from dask_kubernetes_dev.controlplane import ControlPlane
 
     sessions = PROJECT_ROOT / ".cache" / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import pytest
 
 import dask_kubernetes
 from dask_kubernetes import pki
-from dask_kubernetes.image.build import BuiltImage
+from dask_kubernetes_dev.image.build import BuiltImage
 from tests.image.conftest import run_in_image
 
 # A cold image build (minutes) happens in the first test's setup; the timeout only bounds a hang.

@@ -7,7 +7,7 @@ import pytest
 from distributed import Client
 
 from dask_kubernetes import KubeCluster, make_pod_spec
-from dask_kubernetes.testing.install import wait_for
+from dask_kubernetes_dev.install import wait_for
 from tests.conftest import ROOT
 
 
@@ -41,7 +41,7 @@ def test_from_yaml_scales_computes_and_cleans_up(k):
 def test_worker_template_path_and_worker_name_config(k, tmp_path):
     import dask
 
-    from dask_kubernetes.generator import yamlio
+    from dask_kubernetes import yamlio
 
     template = tmp_path / "worker.yaml"
     template.write_text(yamlio.dump(make_pod_spec(image="ghcr.io/dask/dask:latest", memory_limit="1G")))

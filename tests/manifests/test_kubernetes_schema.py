@@ -15,7 +15,7 @@ import pytest
 from cloudcoil.models.cert_manager import v1 as cert_manager
 from cloudcoil.models.prometheus_operator import v1 as monitoring
 
-from dask_kubernetes.generator import vendor
+from dask_kubernetes_dev.generator import vendor
 from tests.chart.test_helm_render import CI_VALUES, template
 from tests.conftest import ROOT, load_docs, run
 
@@ -66,7 +66,7 @@ def test_chart_objects_validate(helm, values):
 def test_overlay_objects_validate(kubectl, overlay):
     proc = run([kubectl, "kustomize", str(ROOT / "overlays" / overlay)])
     assert proc.returncode == 0, proc.stderr
-    from dask_kubernetes.generator import yamlio
+    from dask_kubernetes import yamlio
 
     objs = yamlio.load_all(proc.stdout)
     # Every overlay installs the operator, but the webhook-free policy bundle, which is all policy.

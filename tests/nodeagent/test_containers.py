@@ -1,6 +1,6 @@
 import pytest
 
-from dask_kubernetes.testing.nodeagent.containers import CrashBackoff, container_policy, should_restart
+from dask_kubernetes_dev.nodeagent.containers import CrashBackoff, container_policy, should_restart
 
 
 def test_crash_backoff_is_immediate_then_doubles_to_the_cap():

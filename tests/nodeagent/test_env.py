@@ -2,7 +2,7 @@ import base64
 
 import pytest
 
-from dask_kubernetes.testing.nodeagent import env
+from dask_kubernetes_dev.nodeagent import env
 
 POD = {
     "metadata": {

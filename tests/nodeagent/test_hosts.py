@@ -1,6 +1,6 @@
 import os
 
-from dask_kubernetes.testing.nodeagent import hosts
+from dask_kubernetes_dev.nodeagent import hosts
 
 
 def slice_(ns, name, service, ready=(), not_ready=()):

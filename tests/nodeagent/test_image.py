@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from dask_kubernetes.testing.nodeagent import image
+from dask_kubernetes_dev.nodeagent import image
 
 
 def test_shims_only_for_missing_commands(tmp_path):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes.image.store import ImageConfig, normalize, resolve_user
-from dask_kubernetes.testing.nodeagent import env as envmod
-from dask_kubernetes.testing.nodeagent import imagemode
-from dask_kubernetes.testing.nodeagent.runtime import Mount, StartError
+from dask_kubernetes_dev.image.store import ImageConfig, normalize, resolve_user
+from dask_kubernetes_dev.nodeagent import env as envmod
+from dask_kubernetes_dev.nodeagent import imagemode
+from dask_kubernetes_dev.nodeagent.runtime import Mount, StartError
 
 
 @pytest.fixture

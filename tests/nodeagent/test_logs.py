@@ -1,7 +1,7 @@
 import asyncio
 import datetime
 
-from dask_kubernetes.testing.nodeagent import logs
+from dask_kubernetes_dev.nodeagent import logs
 
 
 def test_writer_produces_cri_lines_and_flushes_partials(tmp_path):

@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from dask_kubernetes.testing.nodeagent.network import Ipam, NetworkError
+from dask_kubernetes_dev.nodeagent.network import Ipam, NetworkError
 
 
 def test_ipam_skips_gateway_and_does_not_reuse_at_once(tmp_path):

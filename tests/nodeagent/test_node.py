@@ -2,8 +2,8 @@ import datetime
 import ipaddress
 from pathlib import Path
 
-from dask_kubernetes.testing.nodeagent import node
-from dask_kubernetes.testing.nodeagent.config import AgentConfig
+from dask_kubernetes_dev.nodeagent import node
+from dask_kubernetes_dev.nodeagent.config import AgentConfig
 
 CONFIG = AgentConfig(
     kubeconfig=Path("/k"),

@@ -4,7 +4,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from dask_kubernetes.testing.nodeagent import probes
+from dask_kubernetes_dev.nodeagent import probes
 
 
 def test_timing_defaults():

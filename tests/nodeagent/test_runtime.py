@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes.testing.nodeagent import logs, runtime
+from dask_kubernetes_dev.nodeagent import logs, runtime
 
 
 def test_mount_script_orders_commands_and_quotes():

@@ -1,6 +1,6 @@
 import datetime
 
-from dask_kubernetes.testing.nodeagent import status as st
+from dask_kubernetes_dev.nodeagent import status as st
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 T1 = T0 + datetime.timedelta(seconds=5)

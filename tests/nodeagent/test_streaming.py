@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dask_kubernetes.testing.nodeagent import streaming
+from dask_kubernetes_dev.nodeagent import streaming
 
 
 def test_pod_info_points_at_the_pods_network_namespace():

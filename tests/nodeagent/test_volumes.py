@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes.testing.nodeagent import volumes
-from dask_kubernetes.testing.nodeagent.runtime import Mount
+from dask_kubernetes_dev.nodeagent import volumes
+from dask_kubernetes_dev.nodeagent.runtime import Mount
 
 POD = {
     "metadata": {"name": "p", "namespace": "n", "uid": "u", "labels": {"a": "b"}},

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.operator.builders import job as job_builder
 from dask_kubernetes.operator.builders import scheduler as scheduler_builder
 from dask_kubernetes.operator.builders import worker as worker_builder

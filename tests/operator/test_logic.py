@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes._structs import constants
-from dask_kubernetes.operator.logic import autoscaling, conditions, scaling
+from dask_kubernetes.api import constants
+from dask_kubernetes.operator.decisions import autoscaling, conditions, scaling
 
 
 def pod(

@@ -6,7 +6,7 @@ import sys
 
 import kopf
 
-from dask_kubernetes.operator.controller.plugins import load_plugins
+from dask_kubernetes.operator.runtime.plugins import load_plugins
 
 PLUGIN = """
 import kopf

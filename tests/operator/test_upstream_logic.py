@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dask_kubernetes.operator.logic import upstream
+from dask_kubernetes.operator.decisions import upstream
 
 CLUSTER = {"metadata": {"name": "simple", "namespace": "ns"}}
 GROUP = {"metadata": {"name": "simple-default", "namespace": "ns"}, "spec": {"cluster": "simple"}}

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from distributed import Client
 
-from dask_kubernetes._tools import find
 from dask_kubernetes.operator import KubeCluster
-from dask_kubernetes.testing import upstream
-from dask_kubernetes.testing.install import wait_for
-from dask_kubernetes.testing.plugin import KubeTarget, _start_local
+from dask_kubernetes_dev import upstream
+from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.pytest_plugin import KubeTarget, _start_local
+from dask_kubernetes_dev.tools import find
 from tests.conftest import CHART, ROOT
 
 pytestmark = pytest.mark.cluster

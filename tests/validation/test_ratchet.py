@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.validation import registry
 from dask_kubernetes.validation.ratchet import lookup
 from tests.conftest import ROOT, load_docs

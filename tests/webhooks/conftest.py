@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.settings import Settings
 from dask_kubernetes.webhooks.app import create_app
 from tests.conftest import ROOT, load_docs

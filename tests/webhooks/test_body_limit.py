@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 from tests.conftest import CHART
 
 BODY = 500 * 1000 * 1000

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 
 # Argo CD's tracking (the annotation, and the instance label it used by default before
 # 3.0): a child carrying its parent's would be shown as an extra resource and pruned.

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.api import constants, naming
 from dask_kubernetes.operator.builders.metadata import merge_metadata, object_meta, with_env
 
 ROUTES_VALUE = repr(list(constants.SCHEDULER_HTTP_ROUTES))

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 
 RESOURCE_KEYS = frozenset({"requests", "limits", "claims"})
 

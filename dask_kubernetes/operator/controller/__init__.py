@@ -1,17 +1,18 @@
-"""The kopf controller: one module per custom resource, plus the plumbing they share.
+"""The four reconcilers, one module per custom resource, and what only they use.
 
-kopf is used as the watch source only: its indexes (:mod:`.indexes`) are the read
-cache, and its event handlers *add* objects to a work queue (:mod:`.queue`).  The
-queue runs the level-based reconcile of one object at a time, which reads the
-object and its children from the cache, compares them with what the builders say
-should exist, and acts; it also resyncs every object, so no kopf timer (and no
-kopf finalizer) is needed.  Nothing depends on kopf's progress bookkeeping, so a
-lost retry cannot leave a cluster stuck.  With several replicas, only the holder
-of a Lease reconciles (:mod:`.leader`).
+Each of :mod:`.daskcluster`, :mod:`.daskworkergroup`, :mod:`.daskjob` and
+:mod:`.daskautoscaler` registers kopf event handlers that only add the object to
+the work queue, and a level-based ``reconcile`` that reads the object and its
+children from the cache, compares them with what the builders say should exist,
+and acts.  The machinery they run on (queue, cache, leader election, events,
+status writing, failure reporting, the scheduler client) is
+:mod:`dask_kubernetes.operator.runtime`; the pure decisions are
+:mod:`dask_kubernetes.operator.decisions`.
 
-Importing this package registers the handlers of :mod:`.indexes`,
-:mod:`.daskcluster`, :mod:`.daskworkergroup`, :mod:`.daskjob`,
-:mod:`.daskautoscaler` and :mod:`.startup`.
+Upstream's image runs ``kopf run -m dask_kubernetes.operator.controller``: importing
+this package registers the handlers of the runtime's read cache
+(:mod:`~dask_kubernetes.operator.runtime.indexes`), of the four reconcilers and of
+:mod:`.startup`.
 """
 
 from dask_kubernetes.operator.controller import (  # noqa: F401  (registration)
@@ -19,6 +20,6 @@ from dask_kubernetes.operator.controller import (  # noqa: F401  (registration)
     daskcluster,
     daskjob,
     daskworkergroup,
-    indexes,
     startup,
 )
+from dask_kubernetes.operator.runtime import indexes  # noqa: F401  (registration)

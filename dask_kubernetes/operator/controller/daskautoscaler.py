@@ -2,7 +2,7 @@
 
 The target is clamped to ``[minimum, maximum]``; scale-up is immediate, scale-down
 waits until a lower target has held for a while (see
-:func:`dask_kubernetes.operator.logic.autoscaling.decide`).
+:func:`dask_kubernetes.operator.decisions.autoscaling.decide`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.api import constants, naming
 from dask_kubernetes.operator.builders.metadata import owner_reference
-from dask_kubernetes.operator.controller import common, statuses
-from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable
-from dask_kubernetes.operator.logic import autoscaling, conditions
+from dask_kubernetes.operator.controller import admission, schedulers
+from dask_kubernetes.operator.decisions import autoscaling, conditions
+from dask_kubernetes.operator.runtime import children, statuses
+from dask_kubernetes.operator.runtime.context import Context
+from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable
 
 PLURAL = constants.PLURAL_AUTOSCALER
 RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
@@ -50,22 +51,22 @@ async def _adopt(ctx: Context, scaler: dict[str, Any], cluster: dict[str, Any]) 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Poll the scheduler once and scale the target group if the decision changed; poll again soon."""
-    scaler = common.live(ctx, PLURAL, namespace, name)
+    scaler = children.live(ctx, PLURAL, namespace, name)
     if scaler is None:
         return None
-    if await common.reject_if_unbuildable(ctx, PLURAL, scaler, {}):
+    if await admission.reject_if_unbuildable(ctx, PLURAL, scaler, {}):
         return None
     poll = ctx.settings.autoscaler_interval
     spec = scaler["spec"]
     cluster = spec["cluster"]
     cluster_obj = ctx.store.get(constants.PLURAL_CLUSTER, namespace, cluster)
-    if cluster_obj is not None and not common.owner_of_kind(scaler, constants.KIND_CLUSTER):
+    if cluster_obj is not None and not naming.owner_of_kind(scaler, constants.KIND_CLUSTER):
         await _adopt(ctx, scaler, cluster_obj)
     group_name = spec.get("workerGroup") or naming.default_worker_group_name(cluster)
     status = scaler.get("status") or {}
     fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}
     group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
-    address = common.ready_scheduler(ctx, namespace, cluster)
+    address = schedulers.ready_scheduler(ctx, namespace, cluster)
     if group is None or address is None:
         message = f"waiting for worker group {group_name!r} and a ready scheduler of {cluster!r}"
         await statuses.write(

@@ -18,13 +18,14 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.api import constants, naming
 from dask_kubernetes.operator.builders import scheduler as scheduler_builder
 from dask_kubernetes.operator.builders import worker as worker_builder
-from dask_kubernetes.operator.controller import common, statuses
-from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable
-from dask_kubernetes.operator.logic import conditions, pods, progress
+from dask_kubernetes.operator.controller import admission, schedulers, upstream_guard, written
+from dask_kubernetes.operator.decisions import conditions, pods, progress
+from dask_kubernetes.operator.runtime import children, statuses
+from dask_kubernetes.operator.runtime.context import Context
+from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable
 
 log = logging.getLogger(__name__)
 PLURAL = constants.PLURAL_CLUSTER
@@ -41,31 +42,31 @@ async def _ensure_scheduler(ctx: Context, cluster: Mapping[str, Any]) -> dict[st
     """Create, replace or recreate the scheduler Pod; return the current one (None while it is replaced)."""
     meta = cluster["metadata"]
     namespace, name = meta["namespace"], meta["name"]
-    pod = common.scheduler_pod(ctx, namespace, name)
+    pod = schedulers.scheduler_pod(ctx, namespace, name)
     if pod is not None and pods.is_terminating(pod):
         return None
     template = scheduler_builder.scheduler_template_hash(cluster)
     if pod is not None and pods.is_finished(pod):
-        await common.delete_pod(ctx, namespace, pods.name(pod))
+        await children.delete_pod(ctx, namespace, pods.name(pod))
         await ctx.events.warning(
             cluster, constants.REASON_RECREATED, f"scheduler Pod ended ({pods.phase(pod)})"
         )
         return None
     desired = scheduler_builder.build_scheduler_pod(cluster)
     if pod is not None and _outdated(pod, template):
-        await common.admit(ctx, cluster, desired, template)
+        await admission.admit(ctx, cluster, desired, template)
         await ctx.events.warning(
             cluster,
             constants.REASON_SCHEDULER_REPLACED,
             "spec.scheduler.spec changed: recreating the scheduler Pod; tasks in flight are lost, "
             "workers reconnect through the Service",
         )
-        await common.delete_pod(ctx, namespace, pods.name(pod))
+        await children.delete_pod(ctx, namespace, pods.name(pod))
         return None
     if pod is None:
-        await common.admit(ctx, cluster, desired, template)
+        await admission.admit(ctx, cluster, desired, template)
         seen_before = bool((cluster.get("status") or {}).get("phase") in ("Pending", "Running"))
-        if await common.create_pod(ctx, desired):
+        if await children.create_pod(ctx, desired):
             reason = constants.REASON_RECREATED if seen_before else constants.REASON_CREATED
             await ctx.events.normal(cluster, reason, f"scheduler Pod {naming.scheduler_name(name)}")
     return pod
@@ -79,7 +80,7 @@ async def _ensure_service(ctx: Context, cluster: Mapping[str, Any]) -> None:
     live = ctx.store.get("services", namespace, service_name)
     if live is None:
         what = f"Service {service_name} (from spec.scheduler.service)"
-        created = await common.refused_as(what, ctx.kube.create_service(namespace, desired))
+        created = await children.refused_as(what, ctx.kube.create_service(namespace, desired))
         if created:
             ctx.store.remember("services", created, created=True)
             await ctx.events.normal(cluster, constants.REASON_CREATED, f"Service {service_name}")
@@ -87,7 +88,7 @@ async def _ensure_service(ctx: Context, cluster: Mapping[str, Any]) -> None:
     patch = scheduler_builder.service_patch(desired, live)
     if patch:
         what = f"Service {service_name} (from spec.scheduler.service)"
-        patched = await common.refused_as(what, ctx.kube.patch_service(namespace, service_name, patch))
+        patched = await children.refused_as(what, ctx.kube.patch_service(namespace, service_name, patch))
         ctx.store.remember("services", patched)
         changed = ", ".join(sorted(patch["spec"]))
         await ctx.events.normal(
@@ -117,16 +118,8 @@ async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dic
     spec_changed = (cluster.get("status") or {}).get("observedGeneration") != meta.get("generation")
     if not (spec_changed and "replicas" in want):
         want["replicas"] = have.get("replicas", want.get("replicas"))
-    # What we wrote last, and the group's generation after it: if the API server
-    # stores our value differently (defaults, pruning), do not write it again.
-    written = (naming.template_hash(want), group["metadata"].get("generation"))
-    key = (constants.PLURAL_WORKER_GROUP, namespace, group_name)
-    if want != have and ctx.last_written.get(key) != written:
-        group = await ctx.kube.replace_field(
-            constants.PLURAL_WORKER_GROUP, namespace, group_name, "/spec/worker", want
-        )
-        ctx.store.remember(constants.PLURAL_WORKER_GROUP, group)
-        ctx.last_written[key] = (naming.template_hash(want), group["metadata"].get("generation"))
+    if want != have:
+        group = await written.replace_once(ctx, constants.PLURAL_WORKER_GROUP, group, "/spec/worker", want)
     deadline = desired["spec"].get("progressDeadlineSeconds")
     if group["spec"].get("progressDeadlineSeconds") != deadline:
         patch = {"spec": {"progressDeadlineSeconds": deadline}}
@@ -138,7 +131,7 @@ async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dic
 async def _check_idle(ctx: Context, cluster: Mapping[str, Any], scheduler_pod: Mapping[str, Any]) -> bool:
     """Delete the cluster if its scheduler has been idle longer than ``idleTimeout``."""
     timeout = int(cluster["spec"].get("idleTimeout") or 0)
-    address = common.scheduler_address(scheduler_pod)
+    address = schedulers.scheduler_address(scheduler_pod)
     if timeout <= 0 or address is None:
         return False
     try:
@@ -200,20 +193,18 @@ def _verdict(
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Bring one DaskCluster's children and status in line with its spec."""
-    cluster = common.live(ctx, PLURAL, namespace, name)
+    cluster = children.live(ctx, PLURAL, namespace, name)
     if cluster is None:
         return None
-    if await common.reject_if_unbuildable(ctx, PLURAL, cluster, {"phase": "Error"}):
+    if await admission.reject_if_unbuildable(ctx, PLURAL, cluster, {"phase": "Error"}):
         return None
     # Issue 12: a cluster upstream's operator made (scheduler Deployment) is left alone
     # and marked Stalled with the migration step; never add a second scheduler to it.
-    from dask_kubernetes.operator.controller import upstream_guard
-
     if await upstream_guard.stalled_if_upstream(ctx, PLURAL, cluster):
         return None
     first_sight = not (cluster.get("status") or {}).get("phase")
     await _ensure_service(ctx, cluster)
-    existing = common.scheduler_pod(ctx, namespace, name)
+    existing = schedulers.scheduler_pod(ctx, namespace, name)
     scheduler_pod = await _ensure_scheduler(ctx, cluster)
     replacing = existing is not None and scheduler_pod is None
     group = await _ensure_default_group(ctx, cluster) or {}
@@ -277,7 +268,7 @@ async def daskcluster_event(type: str | None, body: kopf.Body, memo: kopf.Memo, 
     """Reconcile on every change; a job's cluster also wakes its job."""
     ctx: Context = memo.ctx
     ctx.observe(PLURAL, type, body, kwargs)
-    job = common.owner_of_kind(body, constants.KIND_JOB)
+    job = naming.owner_of_kind(body, constants.KIND_JOB)
     if job:
         ctx.poke(constants.PLURAL_JOB, body["metadata"]["namespace"], job)
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.api import constants, naming
 from dask_kubernetes.operator.builders import job as job_builder
-from dask_kubernetes.operator.controller import common, statuses
-from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.logic import conditions, pods
+from dask_kubernetes.operator.controller import admission, written
+from dask_kubernetes.operator.decisions import conditions, pods
+from dask_kubernetes.operator.runtime import children, statuses
+from dask_kubernetes.operator.runtime.context import Context
 
 PLURAL = constants.PLURAL_JOB
 RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
@@ -53,26 +54,18 @@ async def _sync_cluster(ctx: Context, job: Mapping[str, Any], cluster: dict[str,
     not written again until the job's spec changes or someone edits the cluster.
     """
     want = job_builder.build_job_cluster(job)["spec"]
-    meta = cluster["metadata"]
-    key = (constants.PLURAL_CLUSTER, meta["namespace"], meta["name"])
-    written = (naming.template_hash(want), meta.get("generation"))
-    if cluster.get("spec") == want or ctx.last_written.get(key) == written:
+    if cluster.get("spec") == want:
         return cluster
-    updated = await ctx.kube.replace_field(
-        constants.PLURAL_CLUSTER, meta["namespace"], meta["name"], "/spec", want
-    )
-    ctx.store.remember(constants.PLURAL_CLUSTER, updated)
-    ctx.last_written[key] = (naming.template_hash(want), updated["metadata"].get("generation"))
-    return updated
+    return await written.replace_once(ctx, constants.PLURAL_CLUSTER, cluster, "/spec", want)
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Drive one DaskJob one step further."""
-    job = common.live(ctx, PLURAL, namespace, name)
+    job = children.live(ctx, PLURAL, namespace, name)
     if job is None:
         return None
     status = dict(job.get("status") or {})
-    if await common.reject_if_unbuildable(
+    if await admission.reject_if_unbuildable(
         ctx, PLURAL, job, {"jobStatus": status.get("jobStatus", "JobCreated")}
     ):
         return None
@@ -106,8 +99,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         verdict = conditions.Verdict(False, "ClusterCreated", "waiting for the cluster", reconciling=True)
     elif runner is None and (cluster.get("status") or {}).get("phase") == "Running":
         runner_pod = job_builder.build_job_runner_pod(job)
-        await common.admit(ctx, job, runner_pod, naming.template_hash(runner_pod["spec"]))
-        await common.create_pod(ctx, runner_pod)
+        await admission.admit(ctx, job, runner_pod, naming.template_hash(runner_pod["spec"]))
+        await children.create_pod(ctx, runner_pod)
         await ctx.events.normal(job, constants.REASON_JOB_STARTED, f"runner Pod {runner_name}")
         fields.update(jobStatus="Running", clusterName=cluster_name, jobRunnerPodName=runner_name)
         fields.setdefault("startTime", conditions.now())

@@ -1,7 +1,7 @@
 """DaskWorkerGroup: its own replica controller over worker Pods.
 
 Each reconcile reads the group's Pods from the cache and follows
-:func:`dask_kubernetes.operator.logic.scaling.plan`: it replaces ended Pods,
+:func:`dask_kubernetes.operator.decisions.scaling.plan`: it replaces ended Pods,
 creates missing ones in batches (dry-running each new template first), rolls
 Pods of an older template over to the current one, and removes workers without
 losing data — Pending Pods first, then workers it retires through the scheduler
@@ -16,12 +16,13 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.api import constants, naming
 from dask_kubernetes.operator.builders import worker as worker_builder
 from dask_kubernetes.operator.builders.metadata import owner_reference
-from dask_kubernetes.operator.controller import common, retirement, statuses
-from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.logic import conditions, progress, scaling
+from dask_kubernetes.operator.controller import admission, retirement, upstream_guard
+from dask_kubernetes.operator.decisions import conditions, progress, scaling
+from dask_kubernetes.operator.runtime import children, statuses
+from dask_kubernetes.operator.runtime.context import Context
 
 log = logging.getLogger(__name__)
 PLURAL = constants.PLURAL_WORKER_GROUP
@@ -31,7 +32,7 @@ RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
 async def _create_workers(ctx: Context, group: Mapping[str, Any], count: int, replacing: int) -> None:
     template = worker_builder.worker_template_hash(group)
     first = worker_builder.build_worker_pod(group, naming.worker_pod_name(group["metadata"]["name"]))
-    await common.admit(ctx, group, first, template)
+    await admission.admit(ctx, group, first, template)
     created = 0
     for i in range(count):
         pod = (
@@ -39,7 +40,7 @@ async def _create_workers(ctx: Context, group: Mapping[str, Any], count: int, re
             if i == 0
             else worker_builder.build_worker_pod(group, naming.worker_pod_name(group["metadata"]["name"]))
         )
-        if await common.create_pod(ctx, pod):
+        if await children.create_pod(ctx, pod):
             created += 1
     replaced = min(replacing, created)
     if replaced:
@@ -74,15 +75,13 @@ def _verdict(census: scaling.Census, desired: int, plan: scaling.Plan) -> condit
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Move one worker group's Pods towards its replicas and template, then report status."""
-    group = common.live(ctx, PLURAL, namespace, name)
+    group = children.live(ctx, PLURAL, namespace, name)
     if group is None:
         return None
-    if await common.reject_if_unbuildable(ctx, PLURAL, group, {"phase": "Error"}):
+    if await admission.reject_if_unbuildable(ctx, PLURAL, group, {"phase": "Error"}):
         return None
     # Issue 12: a group upstream's operator made (worker Deployments) is left alone and
     # marked Stalled with the migration step; never add a second set of workers to it.
-    from dask_kubernetes.operator.controller import upstream_guard
-
     if await upstream_guard.stalled_if_upstream(ctx, PLURAL, group):
         return None
     cluster_name = group["spec"]["cluster"]
@@ -98,7 +97,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         )
         return None
 
-    if not common.owner_of_kind(group, constants.KIND_CLUSTER):
+    if not naming.owner_of_kind(group, constants.KIND_CLUSTER):
         # A group created on its own joins its cluster for good: deleting the
         # cluster deletes it too, as the seed promises.
         patch = {"metadata": {"ownerReferences": [owner_reference(cluster)]}}
@@ -117,7 +116,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         now=ctx.clock(),
     )
     for pod_name in plan.delete_now:
-        await common.delete_pod(ctx, namespace, pod_name)
+        await children.delete_pod(ctx, namespace, pod_name)
     if plan.dropped_pending:
         await ctx.events.normal(
             group, constants.REASON_SCALED_DOWN, f"removed {len(plan.dropped_pending)} Pending worker Pod(s)"

@@ -22,11 +22,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dask_kubernetes._structs import constants
-from dask_kubernetes.operator.controller import common
-from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable, WorkerInfo
-from dask_kubernetes.operator.logic import pods, scaling
+from dask_kubernetes.api import constants
+from dask_kubernetes.operator.controller import schedulers
+from dask_kubernetes.operator.decisions import pods, scaling
+from dask_kubernetes.operator.runtime import children
+from dask_kubernetes.operator.runtime.context import Context
+from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable, WorkerInfo
 
 log = logging.getLogger(__name__)
 RETRY_INCOMPLETE = 5.0  # seconds before asking again about workers not yet retired
@@ -42,8 +43,8 @@ async def _mark(ctx: Context, namespace: str, names: Sequence[str], value: str) 
 async def _ask_workers(ctx: Context, group: Mapping[str, Any]) -> tuple[Any, dict[str, WorkerInfo] | None]:
     """Return (client, connected workers), or (None, None) when the scheduler cannot be asked."""
     meta = group["metadata"]
-    scheduler = common.scheduler_pod(ctx, meta["namespace"], group["spec"]["cluster"])
-    address = common.scheduler_address(scheduler) if scheduler is not None else None
+    scheduler = schedulers.scheduler_pod(ctx, meta["namespace"], group["spec"]["cluster"])
+    address = schedulers.scheduler_address(scheduler) if scheduler is not None else None
     if address is None:
         return None, None
     client = ctx.scheduler(address)
@@ -65,7 +66,7 @@ async def _lifo(ctx: Context, group: Mapping[str, Any], plan: scaling.Plan) -> N
         f"({', '.join(chosen)}): data held on them may be lost and recomputed",
     )
     for name in chosen:
-        await common.delete_pod(ctx, namespace, name)
+        await children.delete_pod(ctx, namespace, name)
 
 
 async def retire(
@@ -92,7 +93,6 @@ async def retire(
         return None
     confirmed = [name for name in targets if name not in addresses or addresses[name] in retired]
     await _mark(ctx, namespace, confirmed, scaling.RETIRE_DONE)
-    common.fault_point(ctx, "after-retire")
     if confirmed:
         how = getattr(client, "last_path", "") or "scheduler"
         await ctx.events.normal(
@@ -101,7 +101,7 @@ async def retire(
             f"retired {len(confirmed)} worker(s) via {how}: {', '.join(confirmed)}",
         )
     for name in confirmed:
-        await common.delete_pod(ctx, namespace, name)
+        await children.delete_pod(ctx, namespace, name)
     overdue = []
     by_name = {pods.name(p): p for p in members}
     for name in targets:
@@ -119,5 +119,5 @@ async def retire(
         )
         await _mark(ctx, namespace, overdue, scaling.RETIRE_DONE)
         for name in overdue:
-            await common.delete_pod(ctx, namespace, name)
+            await children.delete_pod(ctx, namespace, name)
     return RETRY_INCOMPLETE if len(confirmed) + len(overdue) < len(targets) else None

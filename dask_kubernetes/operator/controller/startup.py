@@ -10,12 +10,13 @@ from typing import Any
 import kopf
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client
 from dask_kubernetes.operator.controller import daskautoscaler, daskcluster, daskjob, daskworkergroup
-from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.controller.leader import LeaderElector
+from dask_kubernetes.operator.runtime import dispatch
+from dask_kubernetes.operator.runtime.context import Context
+from dask_kubernetes.operator.runtime.leader import LeaderElector
 from dask_kubernetes.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ def build_context(kube: Kube, settings: Settings) -> Context:
     return Context(
         kube=kube,
         settings=settings,
+        dispatch=dispatch.dispatch,
+        on_error=dispatch.on_error,
         reconcilers={
             constants.PLURAL_CLUSTER: daskcluster.reconcile,
             constants.PLURAL_WORKER_GROUP: daskworkergroup.reconcile,

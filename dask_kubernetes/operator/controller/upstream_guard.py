@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes.operator.controller import statuses
-from dask_kubernetes.operator.controller.context import Context
-from dask_kubernetes.operator.logic import conditions, upstream
+from dask_kubernetes.operator.decisions import conditions, upstream
+from dask_kubernetes.operator.runtime import statuses
+from dask_kubernetes.operator.runtime.context import Context
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class NotUpstream:
+    """Objects known not to be made by upstream's operator: (plural, uid)."""
+
+    checked: set[tuple[str, str]] = field(default_factory=set)
 
 
 async def stalled_if_upstream(ctx: Context, plural: str, obj: Mapping[str, Any]) -> bool:
@@ -25,7 +33,8 @@ async def stalled_if_upstream(ctx: Context, plural: str, obj: Mapping[str, Any])
     """
     meta = obj["metadata"]
     checked = (plural, str(meta.get("uid")))
-    if checked in ctx.not_upstream:
+    not_upstream = ctx.cache(NotUpstream).checked
+    if checked in not_upstream:
         return False
     try:
         deployments = await ctx.kube.list_deployments(
@@ -41,7 +50,7 @@ async def stalled_if_upstream(ctx: Context, plural: str, obj: Mapping[str, Any])
         return False
     message = upstream.stalled_message(plural, obj, deployments)
     if message is None:
-        ctx.not_upstream.add(checked)
+        not_upstream.add(checked)
         return False
     if statuses.stalled_message(obj) != message:
         await ctx.events.warning(obj, upstream.REASON, message)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dask_kubernetes._structs import constants, naming
-from dask_kubernetes._tools import ToolNotFound, find
+from dask_kubernetes.api import constants, naming
+from dask_kubernetes.binaries import ToolNotFound, find
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import in_cluster
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 
 
 async def discover() -> AsyncIterator[tuple[str, Callable]]:

@@ -31,15 +31,15 @@ from distributed.utils import Logs, format_dashboard_link
 from ruamel.yaml import YAML
 
 import dask_kubernetes.config  # noqa: F401  (registers the kubernetes.* defaults)
-from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.api import constants, naming
 from dask_kubernetes.exceptions import CrashLoopBackOffError, SchedulerStartupError, ValidationError
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client, current_namespace
 from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.builders.spec import make_cluster_spec, make_worker_spec
+from dask_kubernetes.operator.decisions import pods
 from dask_kubernetes.operator.kubecluster import address, diagnose, resources
-from dask_kubernetes.operator.logic import pods
-from dask_kubernetes.validation import common
+from dask_kubernetes.validation import shared as common
 
 
 class CreateMode(StrEnum):

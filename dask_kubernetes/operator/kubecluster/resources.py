@@ -14,7 +14,7 @@ from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.exceptions import ValidationError
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.validation import registry

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from dask_kubernetes._structs import constants
+from dask_kubernetes.api import constants
 from dask_kubernetes.validation import registry
-from dask_kubernetes.validation import warnings as texts
+from dask_kubernetes.validation import warning_texts as texts
 from dask_kubernetes.webhooks import reviews
 from dask_kubernetes.webhooks.deps import KubeClientDep, MetricsDep, ReviewDep
 from dask_kubernetes.webhooks.kube import ClusterLookup

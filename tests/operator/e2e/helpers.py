@@ -12,8 +12,8 @@ from typing import Any
 import distributed
 import numpy as np
 
-from dask_kubernetes.testing.install import wait_for
-from dask_kubernetes.testing.processes import pids_of_pod
+from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.processes import pids_of_pod
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, Kubectl, operator_pods
 
 DEPLOYMENT = "deployment/dask-kubernetes-operator"

@@ -8,7 +8,7 @@ from tests.operator.e2e.conftest import condition, example, wait_condition
 def test_54_character_name_is_refused_naming_the_rule(k):
     (cluster,) = example("cluster.yaml")
     cluster["metadata"]["name"] = "a" * 54
-    from dask_kubernetes.generator import yamlio
+    from dask_kubernetes import yamlio
 
     proc = k("apply", "-f", "-", input=yamlio.dump(cluster), check=False)
     assert proc.returncode != 0

@@ -18,10 +18,10 @@ from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes._structs import constants
-from dask_kubernetes.operator.controller import store as store_mod
-from dask_kubernetes.operator.controller.scheduler_client import SchedulerUnreachable, WorkerInfo
+from dask_kubernetes.api import constants
 from dask_kubernetes.operator.controller.startup import build_context
+from dask_kubernetes.operator.runtime import store as store_mod
+from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable, WorkerInfo
 from dask_kubernetes.settings import Settings
 
 KINDS = {
@@ -322,4 +322,4 @@ class World:
 
     async def run(self, plural: str, name: str, namespace: str = "ns") -> float | None:
         """Reconcile through the context's dispatcher, so refusals become status."""
-        return await self.ctx._dispatch((plural, namespace, name))
+        return await self.ctx.dispatch(self.ctx, (plural, namespace, name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dask_kubernetes.operator.controller.queue import WorkQueue, backoff_delay
+from dask_kubernetes.operator.runtime.queue import WorkQueue, backoff_delay
 
 
 def test_requeue_after_fires_at_its_time_and_earliest_wins(run):

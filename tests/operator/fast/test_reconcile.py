@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dask_kubernetes._structs import constants, naming
+from dask_kubernetes.api import constants, naming
 from dask_kubernetes.operator.builders.spec import make_cluster_spec
-from dask_kubernetes.operator.logic import scaling
+from dask_kubernetes.operator.decisions import scaling
 
 NS = "ns"
 C, G = constants.PLURAL_CLUSTER, constants.PLURAL_WORKER_GROUP

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from dask_kubernetes import _tools
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing.install import wait_for
-from dask_kubernetes.testing.plugin import KubeTarget
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev import tools as _tools
+from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.pytest_plugin import KubeTarget
 from tests.conftest import CHART, ROOT, run
 
 pytestmark = pytest.mark.cluster

@@ -251,7 +251,7 @@ def test_both_replicas_share_one_ca_in_the_secret(webhook):
 
 
 def _dump(docs):
-    from dask_kubernetes.generator import yamlio
+    from dask_kubernetes import yamlio
 
     return yamlio.dump_all(docs)
 

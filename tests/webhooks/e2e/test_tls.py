@@ -16,7 +16,7 @@ import pytest
 from cryptography import x509
 from kubernetes_asyncio import client, config
 
-from dask_kubernetes.generator import yamlio
+from dask_kubernetes import yamlio
 from dask_kubernetes.settings import Settings
 from dask_kubernetes.webhooks import tls
 

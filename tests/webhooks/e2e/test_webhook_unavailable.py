@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from dask_kubernetes.generator import yamlio
-from dask_kubernetes.testing.install import wait_for
+from dask_kubernetes import yamlio
+from dask_kubernetes_dev.install import wait_for
 from tests.webhooks.e2e.conftest import apply, example
 
 pytestmark = pytest.mark.cluster

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from dask_kubernetes.validation import warnings as texts
+from dask_kubernetes.validation import warning_texts as texts
 from tests.webhooks.conftest import causes, example, pinned, response_of, review
 
 DNS_LABEL = (

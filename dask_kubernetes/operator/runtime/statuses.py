@@ -1,0 +1,47 @@
+"""Write status subresources only when something changed, with kstatus conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dask_kubernetes.operator.decisions import conditions
+from dask_kubernetes.operator.runtime.context import Context
+
+
+async def write(
+    ctx: Context,
+    plural: str,
+    obj: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    verdict: conditions.Verdict,
+    *,
+    observed: bool = True,
+) -> bool:
+    """Merge ``fields`` and the verdict's conditions into the status; skip the call if nothing changed.
+
+    ``observed`` says the operator acted on the current generation; only then does
+    ``observedGeneration`` move (kstatus reads an object as current from it).
+    """
+    meta = obj["metadata"]
+    old = obj.get("status") or {}
+    generation = int(meta.get("generation") or 0)
+    if not observed:
+        generation = int(old.get("observedGeneration") or 0)
+    new = dict(fields)
+    new["observedGeneration"] = generation
+    new["conditions"] = conditions.apply_verdict(old.get("conditions") or [], verdict, generation)
+    if not conditions.status_changed(old, new):
+        return False
+    written = await ctx.kube.patch_status(plural, meta["namespace"], meta["name"], new)
+    if written is not None:
+        ctx.store.remember(plural, written)
+    return True
+
+
+def stalled_message(obj: Mapping[str, Any]) -> str | None:
+    """Return the message of a Stalled=True condition already recorded, if any."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == conditions.STALLED and cond.get("status") == "True":
+            return str(cond.get("message", ""))
+    return None
