@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import dask.config
-from ruamel.yaml import YAML
+
+from dask_kubernetes import yamlio
 
 _DEFAULTS = Path(__file__).with_name("kubernetes.yaml")
 
 
 def register_defaults() -> None:
     """Add our defaults under the user's config, as Dask projects do."""
-    defaults = YAML(typ="safe").load(_DEFAULTS.read_text())
+    defaults = yamlio.load(_DEFAULTS.read_text())
     dask.config.update_defaults(defaults)
 
 

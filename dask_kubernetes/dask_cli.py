@@ -12,27 +12,8 @@ import time
 from typing import Any
 
 import click
-import yaml
 
-# Plain scalars that YAML 1.1 readers (kubectl, go-yaml) take for booleans, though
-# PyYAML writes them unquoted: `--image y` must stay the string "y".
-_YAML11_BOOLS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"})
-
-
-class NoAliasDumper(yaml.SafeDumper):
-    """Dump repeated dicts in full: a manifest with YAML anchors confuses people and some tools."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        """Never write an alias."""
-        return True
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "'" if value.lower() in _YAML11_BOOLS else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-NoAliasDumper.add_representer(str, _represent_str)
+from dask_kubernetes import yamlio
 
 
 @click.group(
@@ -102,7 +83,7 @@ def cluster(**kwargs: Any) -> None:
         spec = make_cluster_spec(**filtered)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(yaml.dump(spec, Dumper=NoAliasDumper))
+    click.echo(yamlio.dump(spec, for_kubectl=True))
 
 
 @main.command(help="Port-forward the scheduler of a DaskCluster resource")

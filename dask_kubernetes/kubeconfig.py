@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
+from ruamel.yaml.error import YAMLError
+
+from dask_kubernetes import yamlio
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -34,10 +36,11 @@ async def api_client() -> client.ApiClient:
             return client.ApiClient()
         configuration = client.Configuration()
         # Read KUBECONFIG now: the client library reads it once, at import.
-        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        path = _kubeconfig_path()
+        _check_syntax(path)
         await config.load_kube_config(config_file=path, client_configuration=configuration)
         return client.ApiClient(configuration)
-    except (ConfigException, OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+    except (ConfigException, OSError, ValueError, KeyError, TypeError, YAMLError) as exc:
         where = os.environ.get("KUBECONFIG", "~/.kube/config")
         raise KubeConfigError(f"cannot use kubeconfig {where}: {exc}") from None
 
@@ -47,8 +50,25 @@ def current_namespace() -> str:
     if in_cluster():
         return (SERVICE_ACCOUNT / "namespace").read_text().strip()
     try:
-        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        path = _kubeconfig_path()
+        _check_syntax(path)
         _, context = config.list_kube_config_contexts(config_file=path)
-    except (ConfigException, OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
+    except (ConfigException, OSError, ValueError, KeyError, TypeError, YAMLError):
         return "default"
     return str((context or {}).get("context", {}).get("namespace") or "default")
+
+
+def _kubeconfig_path() -> str:
+    """``KUBECONFIG`` (one path or several, joined by the OS path separator) or ``~/.kube/config``."""
+    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+
+
+def _check_syntax(paths: str) -> None:
+    """Parse each kubeconfig file with our YAML library first, so a broken one is named with its line.
+
+    The client library parses them again to load them; a file that is missing is
+    left to it (it skips missing entries of a KUBECONFIG list, as kubectl does).
+    """
+    for path in paths.split(os.pathsep):
+        if path and os.path.isfile(path):
+            yamlio.load(Path(path).read_text())
