@@ -161,7 +161,7 @@ def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
 def _group_current(group: Mapping[str, Any]) -> bool:
     """Tell whether the group's status speaks of its current generation."""
     status = group.get("status") or {}
-    return status.get("observedGeneration") == group.get("metadata", {}).get("generation")
+    return bool(status.get("observedGeneration") == group.get("metadata", {}).get("generation"))
 
 
 def _verdict(
@@ -274,10 +274,12 @@ async def daskcluster_event(type: str | None, body: kopf.Body, memo: kopf.Memo, 
 
 
 @kopf.on.event("", "v1", "services", labels={constants.LABEL_CLUSTER_NAME: kopf.PRESENT})
-async def dask_service_event(labels: kopf.Labels, namespace: str, memo: kopf.Memo, **kwargs: Any) -> None:
+async def dask_service_event(
+    labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **kwargs: Any
+) -> None:
     """Reconcile the cluster when its Service changes (or is deleted by hand)."""
     ctx: Context = memo.ctx
     ctx.store.attach(kwargs)
     cluster = labels.get(constants.LABEL_CLUSTER_NAME)
-    if cluster and labels.get(constants.LABEL_COMPONENT) == constants.COMPONENT_SCHEDULER:
+    if cluster and namespace and labels.get(constants.LABEL_COMPONENT) == constants.COMPONENT_SCHEDULER:
         ctx.poke(PLURAL, namespace, cluster)

@@ -174,10 +174,12 @@ async def daskworkergroup_event(
 
 
 @kopf.on.event("", "v1", "pods", labels={constants.LABEL_CLUSTER_NAME: kopf.PRESENT})
-async def dask_pod_event(labels: kopf.Labels, namespace: str, memo: kopf.Memo, **kwargs: Any) -> None:
+async def dask_pod_event(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **kwargs: Any) -> None:
     """Wake the owner of a Dask Pod when the Pod changes: status follows in moments."""
     ctx: Context = memo.ctx
     ctx.store.attach(kwargs)
+    if not namespace:  # Pods are namespaced; kopf types the argument for every resource
+        return
     component = labels.get(constants.LABEL_COMPONENT)
     cluster = labels.get(constants.LABEL_CLUSTER_NAME)
     if component == constants.COMPONENT_WORKER and labels.get(constants.LABEL_WORKER_GROUP):

@@ -40,7 +40,7 @@ def deadline(spec: Mapping[str, Any]) -> int:
 
 
 def last_progress(
-    old_status: Mapping[str, Any], counts: Mapping[str, int], *, ready: bool, generation: int, now: float
+    old_status: Mapping[str, Any], counts: Mapping[str, object], *, ready: bool, generation: int, now: float
 ) -> float:
     """Return when progress was last made, without moving the time while nothing happens.
 

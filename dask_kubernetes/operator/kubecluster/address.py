@@ -39,7 +39,8 @@ class Endpoint:
 
 
 def _service_port(service: Mapping[str, Any], name: str, default: int) -> Mapping[str, Any]:
-    for port in service["spec"].get("ports") or []:
+    ports: list[Mapping[str, Any]] = service["spec"].get("ports") or []
+    for port in ports:
         if port.get("name") == name or port.get("port") == default:
             return port
     return {"port": default}

@@ -202,7 +202,9 @@ class KubeCluster(Cluster):
             self._log(f"Creating DaskCluster {self.name!r} in namespace {self.namespace!r}")
             body = copy.deepcopy(self._custom_spec or {})
             body.setdefault("metadata", {}).update(name=self.name, namespace=self.namespace)
-            created = await resources.create(self.kube, constants.PLURAL_CLUSTER, self.namespace, body)
+            created = (
+                await resources.create(self.kube, constants.PLURAL_CLUSTER, self.namespace, body) is not None
+            )
         else:
             self._log(f"Connecting to existing DaskCluster {self.name!r}")
             self._adopt_worker_defaults(existing)
@@ -215,8 +217,8 @@ class KubeCluster(Cluster):
                 self.kube, self.name, self.namespace, port_forward_cluster_ip=self.port_forward_cluster_ip
             )
             self._endpoints.append(endpoint)
-            self.scheduler_comm = rpc(f"tcp://{endpoint.host}:{endpoint.port}")
-            await self._wait_for_comm()
+            self.scheduler_comm = comm = rpc(f"tcp://{endpoint.host}:{endpoint.port}")
+            await self._wait_for_comm(comm)
             self._dashboard = await address.resolve(
                 self.kube,
                 self.name,
@@ -320,11 +322,11 @@ class KubeCluster(Cluster):
                 self._log(message)
             await asyncio.sleep(0.5)
 
-    async def _wait_for_comm(self) -> None:
+    async def _wait_for_comm(self, comm: rpc) -> None:
         deadline = time.monotonic() + self.resource_timeout
         while True:
             try:
-                await self.scheduler_comm.identity()
+                await comm.identity()
                 return
             except OSError:
                 if time.monotonic() > deadline:
@@ -339,7 +341,7 @@ class KubeCluster(Cluster):
             await self._kube.api_client.close()
             self._kube = None
 
-    def close(self, timeout: float | None = 3600) -> Any:  # type: ignore[override]
+    def close(self, timeout: float | None = 3600) -> Any:
         """Close the connection; delete the cluster if this object created it (``shutdown_on_close``).
 
         ``timeout`` (seconds, upstream's default 3600) bounds the wait for the cluster
@@ -369,7 +371,8 @@ class KubeCluster(Cluster):
         """Where the dashboard is, formatted with ``distributed.dashboard.link``."""
         if self._dashboard is None:
             return ""
-        return format_dashboard_link(self._dashboard.host, self._dashboard.port)
+        link: str = format_dashboard_link(self._dashboard.host, self._dashboard.port)
+        return link
 
     @property
     def jupyter_link(self) -> str:
@@ -470,7 +473,7 @@ class KubeCluster(Cluster):
             raise ValueError(f"worker group {name!r} does not exist in cluster {self.name}")
 
     # Logs --------------------------------------------------------------------
-    async def _get_logs(  # type: ignore[override]
+    async def _get_logs(
         self, cluster: bool = True, scheduler: bool = True, workers: bool | list[str] = True
     ) -> Logs:
         logs = Logs()
@@ -488,7 +491,7 @@ class KubeCluster(Cluster):
 
         As upstream's, ``create_mode`` and ``shutdown_on_close`` may be overridden.
         """
-        defaults = {"create_mode": CreateMode.CONNECT_ONLY, "shutdown_on_close": False}
+        defaults: dict[str, Any] = {"create_mode": CreateMode.CONNECT_ONLY, "shutdown_on_close": False}
         return cls(name=name, **(defaults | kwargs))
 
 
