@@ -7,13 +7,12 @@ waits until a lower target has held for a while (see
 
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import constants, naming, times
 from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.controller import admission, schedulers
 from dask_kubernetes.operator.decisions import autoscaling, conditions
@@ -23,20 +22,6 @@ from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachab
 
 PLURAL = constants.PLURAL_AUTOSCALER
 RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
-
-
-def _parse_time(value: Any) -> float | None:
-    if not value:
-        return None
-    return (
-        datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
-    )
-
-
-def _format_time(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _adopt(ctx: Context, scaler: dict[str, Any], cluster: dict[str, Any]) -> None:
@@ -86,7 +71,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         minimum=int(spec.get("minimum", 0)),
         maximum=int(spec["maximum"]),
         now=time.time(),
-        below_since=_parse_time(status.get("scaleDownSince")),
+        below_since=times.parse_time(status.get("scaleDownSince")),
         scale_down_delay=ctx.settings.autoscaler_scale_down_delay,
     )
     if decision.replicas != current:
@@ -102,9 +87,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
             constants.REASON_AUTOSCALED,
             f"scaled {group_name} from {current} to {decision.replicas} (scheduler wants {target})",
         )
-        fields["lastScaleTime"] = conditions.now()
+        fields["lastScaleTime"] = times.now()
     fields["desiredWorkers"] = decision.replicas
-    fields["scaleDownSince"] = _format_time(decision.below_since)
+    fields["scaleDownSince"] = (
+        None if decision.below_since is None else times.format_time(decision.below_since)
+    )
     message = f"{group_name}: {decision.replicas} workers (scheduler wants {target})"
     await statuses.write(ctx, PLURAL, scaler, fields, conditions.Verdict(True, "Scaling", message))
     return poll

@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import constants, naming, times
 from dask_kubernetes.operator.builders import job as job_builder
 from dask_kubernetes.operator.controller import admission, written
 from dask_kubernetes.operator.decisions import conditions, pods
@@ -29,7 +29,7 @@ async def _finish(
 ) -> None:
     meta = job["metadata"]
     succeeded = pods.phase(runner) == "Succeeded"
-    status.update(jobStatus="Successful" if succeeded else "Failed", endTime=conditions.now())
+    status.update(jobStatus="Successful" if succeeded else "Failed", endTime=times.now())
     await _delete_cluster(ctx, meta["namespace"], naming.job_cluster_name(meta["name"]))
     if succeeded:
         await ctx.events.normal(job, constants.REASON_JOB_SUCCEEDED, "runner succeeded; cluster deleted")
@@ -103,11 +103,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         await children.create_pod(ctx, runner_pod)
         await ctx.events.normal(job, constants.REASON_JOB_STARTED, f"runner Pod {runner_name}")
         fields.update(jobStatus="Running", clusterName=cluster_name, jobRunnerPodName=runner_name)
-        fields.setdefault("startTime", conditions.now())
+        fields.setdefault("startTime", times.now())
         verdict = conditions.Verdict(False, "Running", "the runner Pod is running", reconciling=True)
     elif runner is not None:
         fields.update(jobStatus="Running", clusterName=cluster_name, jobRunnerPodName=runner_name)
-        fields.setdefault("startTime", conditions.now())
+        fields.setdefault("startTime", times.now())
         verdict = conditions.Verdict(False, "Running", "the runner Pod is running", reconciling=True)
     else:
         fields.update(jobStatus=fields.get("jobStatus", "ClusterCreated"), clusterName=cluster_name)

@@ -14,12 +14,11 @@ other workers, and never counts a leaving worker as one of the group's replicas.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dask_kubernetes.api import constants
+from dask_kubernetes.api import constants, times
 from dask_kubernetes.operator.decisions import pods
 
 # Values of the retiring annotation.
@@ -110,10 +109,7 @@ def rollout_bounds(rollout: Mapping[str, Any] | None, desired: int) -> tuple[int
 
 
 def _created_at(pod: Mapping[str, Any]) -> float | None:
-    stamp = pods.created(pod)
-    if not stamp:
-        return None
-    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
+    return times.parse_time(pods.created(pod))
 
 
 def plan(

@@ -1,0 +1,27 @@
+"""The checks the DaskCluster and DaskWorkerGroup reconciles start with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dask_kubernetes.operator.controller import admission, upstream_guard
+from dask_kubernetes.operator.runtime import children
+from dask_kubernetes.operator.runtime.context import Context
+
+
+async def reconcilable(ctx: Context, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """Return the object to reconcile, or None when there is nothing to do.
+
+    Nothing to do: the object is gone or being deleted; its spec cannot be built
+    (it is marked Stalled, ``phase: Error``); or upstream's operator made it
+    (scheduler or worker Deployments): it is left alone and marked Stalled with the
+    migration step, so that no second scheduler or set of workers is added to it.
+    """
+    obj = children.live(ctx, plural, namespace, name)
+    if obj is None:
+        return None
+    if await admission.reject_if_unbuildable(ctx, plural, obj, {"phase": "Error"}):
+        return None
+    if await upstream_guard.stalled_if_upstream(ctx, plural, obj):
+        return None
+    return obj
