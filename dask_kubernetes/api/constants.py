@@ -124,4 +124,8 @@ REASON_SERVICE_UPDATED: Final = "ServiceUpdated"
 REASON_PROGRESS_DEADLINE: Final = "ProgressDeadlineExceeded"
 
 DEFAULT_IMAGE: Final = "ghcr.io/dask/dask:latest"
+# A DaskJob runner restarts on failure unless its spec says Never (Always would never end).
+DEFAULT_RUNNER_RESTART_POLICY: Final = "OnFailure"
+# Seconds without progress before a resource is Stalled, as for Deployments.
+DEFAULT_PROGRESS_DEADLINE_SECONDS: Final = 600
 FIELD_MANAGER: Final = "dask-kubernetes-operator"

@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming, times
+from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.controller import admission, schedulers
 from dask_kubernetes.operator.decisions import autoscaling, conditions
@@ -48,7 +48,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     if cluster_obj is not None and not naming.owner_of_kind(scaler, constants.KIND_CLUSTER):
         await _adopt(ctx, scaler, cluster_obj)
     group_name = spec.get("workerGroup") or naming.default_worker_group_name(cluster)
-    status = scaler.get("status") or {}
+    status = bodies.status_of(scaler)
     fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}
     group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
     address = schedulers.ready_scheduler(ctx, namespace, cluster)

@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming, times
+from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import job as job_builder
 from dask_kubernetes.operator.controller import admission, written
 from dask_kubernetes.operator.decisions import conditions, pods
@@ -64,7 +64,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     job = children.live(ctx, PLURAL, namespace, name)
     if job is None:
         return None
-    status = dict(job.get("status") or {})
+    status = dict(bodies.status_of(job))
     if await admission.reject_if_unbuildable(
         ctx, PLURAL, job, {"jobStatus": status.get("jobStatus", "JobCreated")}
     ):
@@ -97,7 +97,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         await ctx.events.normal(job, constants.REASON_CREATED, f"DaskCluster {cluster_name}")
         fields.update(jobStatus="ClusterCreated", clusterName=cluster_name)
         verdict = conditions.Verdict(False, "ClusterCreated", "waiting for the cluster", reconciling=True)
-    elif runner is None and (cluster.get("status") or {}).get("phase") == "Running":
+    elif runner is None and bodies.status_of(cluster).get("phase") == "Running":
         runner_pod = job_builder.build_job_runner_pod(job)
         await admission.admit(ctx, job, runner_pod, naming.template_hash(runner_pod["spec"]))
         await children.create_pod(ctx, runner_pod)

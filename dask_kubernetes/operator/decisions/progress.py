@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dask_kubernetes.api import bodies, times
-
-DEFAULT_DEADLINE = 600
+from dask_kubernetes.api import bodies, constants, times
 
 
 def deadline(spec: Mapping[str, Any]) -> int:
     """Return the progress deadline of a spec, in seconds."""
-    return int(spec.get("progressDeadlineSeconds") or DEFAULT_DEADLINE)
+    return int(spec.get("progressDeadlineSeconds") or constants.DEFAULT_PROGRESS_DEADLINE_SECONDS)
 
 
 def last_progress(

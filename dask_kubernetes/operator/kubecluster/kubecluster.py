@@ -31,7 +31,7 @@ from distributed.utils import Logs, format_dashboard_link
 from ruamel.yaml import YAML
 
 import dask_kubernetes.config  # noqa: F401  (registers the kubernetes.* defaults)
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import bodies, constants, naming
 from dask_kubernetes.exceptions import CrashLoopBackOffError, SchedulerStartupError, ValidationError
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client, current_namespace
@@ -259,13 +259,13 @@ class KubeCluster(Cluster):
             obj = await self.kube.get(constants.PLURAL_CLUSTER, self.namespace, self.name)
             if obj is None:
                 raise RuntimeError(f"DaskCluster {self.name} was deleted while starting")
-            status = obj.get("status") or {}
+            status = bodies.status_of(obj)
             if status.get("phase"):
                 self._status("DaskCluster", status["phase"])
                 if status["phase"] == "Error":
-                    stalled = [c for c in status.get("conditions", []) if c.get("type") == "Stalled"]
+                    stalled = bodies.condition(obj, "Stalled")
                     raise ValidationError(
-                        stalled[0]["message"] if stalled else f"DaskCluster {self.name} is invalid"
+                        stalled["message"] if stalled else f"DaskCluster {self.name} is invalid"
                     )
                 return
             await asyncio.sleep(0.25)
