@@ -34,6 +34,21 @@ async def _adopt(ctx: Context, scaler: dict[str, Any], cluster: dict[str, Any]) 
     )
 
 
+async def _scale(
+    ctx: Context, scaler: dict[str, Any], group_name: str, current: int, replicas: int, target: int
+) -> None:
+    """Set the worker group's replicas, and say so in an event on the autoscaler."""
+    patch = {"spec": {"worker": {"replicas": replicas}}}
+    namespace = scaler["metadata"]["namespace"]
+    patched = await ctx.kube.patch(constants.PLURAL_WORKER_GROUP, namespace, group_name, patch)
+    ctx.store.remember(constants.PLURAL_WORKER_GROUP, patched)
+    await ctx.events.normal(
+        scaler,
+        constants.REASON_AUTOSCALED,
+        f"scaled {group_name} from {current} to {replicas} (scheduler wants {target})",
+    )
+
+
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Poll the scheduler once and scale the target group if the decision changed; poll again soon."""
     scaler = children.live(ctx, PLURAL, namespace, name)
@@ -75,18 +90,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         scale_down_delay=ctx.settings.autoscaler_scale_down_delay,
     )
     if decision.replicas != current:
-        patched = await ctx.kube.patch(
-            constants.PLURAL_WORKER_GROUP,
-            namespace,
-            group_name,
-            {"spec": {"worker": {"replicas": decision.replicas}}},
-        )
-        ctx.store.remember(constants.PLURAL_WORKER_GROUP, patched)
-        await ctx.events.normal(
-            scaler,
-            constants.REASON_AUTOSCALED,
-            f"scaled {group_name} from {current} to {decision.replicas} (scheduler wants {target})",
-        )
+        await _scale(ctx, scaler, group_name, current, decision.replicas, target)
         fields["lastScaleTime"] = times.now()
     fields["desiredWorkers"] = decision.replicas
     fields["scaleDownSince"] = (
