@@ -150,54 +150,40 @@ class Kube:
                 return None
             raise
 
-    async def patch(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge-patch a custom resource's spec or metadata; return the patched object."""
+    async def _patch_object(
+        self, plural: str, namespace: str, name: str, body: Any, content_type: str, *, status: bool = False
+    ) -> dict[str, Any]:
+        """Patch a custom resource, or its status subresource, with a body of ``content_type``."""
         await self.limiter.acquire()
+        patch = (
+            self.custom.patch_namespaced_custom_object_status
+            if status
+            else self.custom.patch_namespaced_custom_object
+        )
         return await _decoded(
-            self.custom.patch_namespaced_custom_object(  # type: ignore[call-arg]  # stubs omit _content_type
-                constants.GROUP,
-                constants.VERSION,
-                namespace,
-                plural,
-                name,
-                dict(patch),
-                _content_type=MERGE_PATCH,
+            patch(  # type: ignore[call-arg]  # stubs omit _content_type
+                constants.GROUP, constants.VERSION, namespace, plural, name, body, _content_type=content_type
             )
         )
+
+    async def patch(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge-patch a custom resource's spec or metadata; return the patched object."""
+        return await self._patch_object(plural, namespace, name, dict(patch), MERGE_PATCH)
 
     async def replace_field(
         self, plural: str, namespace: str, name: str, path: str, value: Any
     ) -> dict[str, Any]:
         """Replace one field wholesale (JSON patch), so keys absent from ``value`` are removed."""
-        await self.limiter.acquire()
-        return await _decoded(
-            self.custom.patch_namespaced_custom_object(  # type: ignore[call-arg]  # stubs omit _content_type
-                constants.GROUP,
-                constants.VERSION,
-                namespace,
-                plural,
-                name,
-                [{"op": "replace", "path": path, "value": value}],
-                _content_type=JSON_PATCH,
-            )
-        )
+        body = [{"op": "replace", "path": path, "value": value}]
+        return await self._patch_object(plural, namespace, name, body, JSON_PATCH)
 
     async def patch_status(
         self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
     ) -> dict[str, Any] | None:
         """Merge-patch the status subresource and return the object; None if it vanished."""
-        await self.limiter.acquire()
         try:
-            return await _decoded(
-                self.custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]  # stubs omit _content_type
-                    constants.GROUP,
-                    constants.VERSION,
-                    namespace,
-                    plural,
-                    name,
-                    {"status": dict(status)},
-                    _content_type=MERGE_PATCH,
-                )
+            return await self._patch_object(
+                plural, namespace, name, {"status": dict(status)}, MERGE_PATCH, status=True
             )
         except ApiException as exc:
             if exc.status != 404:

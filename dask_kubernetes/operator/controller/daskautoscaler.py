@@ -13,8 +13,7 @@ from typing import Any
 import kopf
 
 from dask_kubernetes.api import bodies, constants, naming, times
-from dask_kubernetes.operator.builders.metadata import owner_reference
-from dask_kubernetes.operator.controller import admission, schedulers
+from dask_kubernetes.operator.controller import admission, preflight, schedulers
 from dask_kubernetes.operator.decisions import autoscaling, conditions
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
@@ -22,16 +21,6 @@ from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachab
 
 PLURAL = constants.PLURAL_AUTOSCALER
 RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
-
-
-async def _adopt(ctx: Context, scaler: dict[str, Any], cluster: dict[str, Any]) -> None:
-    """Join the autoscaler to its cluster, so that deleting the cluster deletes it too."""
-    meta = scaler["metadata"]
-    patch = {"metadata": {"ownerReferences": [owner_reference(cluster)]}}
-    ctx.store.remember(PLURAL, await ctx.kube.patch(PLURAL, meta["namespace"], meta["name"], patch))
-    await ctx.events.normal(
-        scaler, constants.REASON_ADOPTED, f"joined DaskCluster {cluster['metadata']['name']}"
-    )
 
 
 async def _scale(
@@ -60,8 +49,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     spec = scaler["spec"]
     cluster = spec["cluster"]
     cluster_obj = ctx.store.get(constants.PLURAL_CLUSTER, namespace, cluster)
-    if cluster_obj is not None and not naming.owner_of_kind(scaler, constants.KIND_CLUSTER):
-        await _adopt(ctx, scaler, cluster_obj)
+    if cluster_obj is not None:
+        await preflight.join_cluster(ctx, PLURAL, scaler, cluster_obj)
     group_name = spec.get("workerGroup") or naming.default_worker_group_name(cluster)
     status = bodies.status_of(scaler)
     fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}

@@ -231,7 +231,6 @@ def _progress(
         cluster,
         counts,
         ready=verdict.ready,
-        generation=int(cluster["metadata"].get("generation") or 0),
         now=now,
     )
     limit = progress.deadline(cluster["spec"])

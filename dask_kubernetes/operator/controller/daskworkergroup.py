@@ -18,7 +18,6 @@ import kopf
 
 from dask_kubernetes.api import constants, naming, times
 from dask_kubernetes.operator.builders import worker as worker_builder
-from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.controller import admission, preflight, retirement
 from dask_kubernetes.operator.decisions import conditions, progress, scaling
 from dask_kubernetes.operator.runtime import children, statuses
@@ -89,18 +88,6 @@ async def _cluster_or_wait(
     return cluster
 
 
-async def _join(ctx: Context, group: Mapping[str, Any], cluster: Mapping[str, Any]) -> None:
-    """A group created on its own joins its cluster for good: deleting the cluster deletes it too."""
-    if naming.owner_of_kind(group, constants.KIND_CLUSTER):
-        return
-    meta = group["metadata"]
-    patch = {"metadata": {"ownerReferences": [owner_reference(cluster)]}}
-    ctx.store.remember(PLURAL, await ctx.kube.patch(PLURAL, meta["namespace"], meta["name"], patch))
-    await ctx.events.normal(
-        group, constants.REASON_ADOPTED, f"joined DaskCluster {cluster['metadata']['name']}"
-    )
-
-
 async def _carry_out(
     ctx: Context, group: Mapping[str, Any], members: list[dict[str, Any]], plan: scaling.Plan
 ) -> float | None:
@@ -143,7 +130,6 @@ async def _report(
         group,
         counts,
         ready=verdict.ready,
-        generation=int(group["metadata"].get("generation") or 0),
         now=now,
     )
     limit = progress.deadline(group["spec"])
@@ -174,7 +160,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     cluster = await _cluster_or_wait(ctx, group, base_status)
     if cluster is None:
         return None
-    await _join(ctx, group, cluster)
+    await preflight.join_cluster(ctx, PLURAL, group, cluster)
     template = worker_builder.worker_template_hash(group)
     members = group_pods(ctx, namespace, cluster_name, name)
     plan = scaling.plan(

@@ -19,9 +19,7 @@ def deadline(spec: Mapping[str, Any]) -> int:
     return int(spec.get("progressDeadlineSeconds") or constants.DEFAULT_PROGRESS_DEADLINE_SECONDS)
 
 
-def last_progress(
-    obj: Mapping[str, Any], counts: Mapping[str, object], *, ready: bool, generation: int, now: float
-) -> float:
+def last_progress(obj: Mapping[str, Any], counts: Mapping[str, object], *, ready: bool, now: float) -> float:
     """Return when progress was last made, without moving the time while nothing happens.
 
     ``obj`` carries the status as last written.  Progress is a new generation,
@@ -34,6 +32,7 @@ def last_progress(
     was = bodies.condition(obj, "Ready")
     was_ready = was is not None and was.get("status") == "True"
     moved = any(old_status.get(key) != value for key, value in counts.items())
+    generation = int(obj["metadata"].get("generation") or 0)
     new_spec = old_status.get("observedGeneration") != generation
     if since is None or moved or new_spec or ready != was_ready:
         return now
