@@ -27,11 +27,6 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
 
-def is_status(exc: BaseException, *codes: int) -> bool:
-    """Tell whether ``exc`` is an API error with one of ``codes``."""
-    return isinstance(exc, ApiException) and exc.status in codes
-
-
 async def _read(response: Any) -> bytes:
     """Read a raw (``_preload_content=False``) response; errors raise ApiException.
 
@@ -204,10 +199,6 @@ class Kube:
         return True
 
     # Pods and Services -------------------------------------------------------
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """Read a Pod, or None."""
-        return await _raw(self.core.read_namespaced_pod(name, namespace, _preload_content=False), unless=404)
-
     async def list_pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
         """List Pods by label selector."""
         label_selector = ",".join(f"{k}={v}" for k, v in selector.items())

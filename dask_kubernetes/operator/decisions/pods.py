@@ -28,11 +28,6 @@ def template_hash(pod: Mapping[str, Any]) -> str | None:
     return (pod["metadata"].get("labels") or {}).get(constants.LABEL_WORKER_TEMPLATE_HASH)
 
 
-def is_retiring(pod: Mapping[str, Any]) -> bool:
-    """Tell whether the scheduler retired this worker and the Pod only waits for deletion."""
-    return constants.ANNOTATION_RETIRING in (pod["metadata"].get("annotations") or {})
-
-
 def is_ready(pod: Mapping[str, Any]) -> bool:
     """Tell whether the Pod is Ready, from its Ready condition."""
     if is_terminating(pod) or phase(pod) != "Running":
