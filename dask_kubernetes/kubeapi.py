@@ -3,6 +3,11 @@
 Objects go in and come out as plain dicts (camelCase, as in YAML).  Methods that
 create tolerate "already exists" and methods that delete tolerate "not found", so
 reconciles can be retried at any point without special cases.
+
+Two places where kubernetes_asyncio's stubs are narrower than the client: they
+name only the model classes as bodies (the client serialises plain dicts as they
+are), and they omit ``_content_type`` (which the client accepts and sends as the
+Content-Type header).  Those calls carry a ``type: ignore`` with that code.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -19,24 +24,43 @@ from kubernetes_asyncio.client.rest import ApiException
 from dask_kubernetes.api import constants
 
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
-def is_status(exc: BaseException, *codes: int) -> bool:
-    """Tell whether ``exc`` is an API error with one of ``codes``."""
-    return isinstance(exc, ApiException) and exc.status in codes
+async def _read(response: Any) -> bytes:
+    """Read a raw (``_preload_content=False``) response; errors raise ApiException.
 
-
-async def _json(response: Any) -> Any:
-    """Decode a raw (``_preload_content=False``) response; errors raise ApiException.
-
-    Raw responses skip the client's own status check, so it is done here.
+    Raw responses skip the client's own status check, so it is done here.  The
+    stubs type such a call's result as the decoded model, hence ``Any``.
     """
-    body = await response.read()
+    body: bytes = await response.read()
     if response.status >= 400:
         exc = ApiException(status=response.status, reason=response.reason)
-        exc.body = body.decode(errors="replace")
+        exc.body = body
         raise exc
-    return json.loads(body)
+    return body
+
+
+async def _json(response: Any) -> dict[str, Any]:
+    """Decode a raw response's JSON object; errors raise ApiException."""
+    data: dict[str, Any] = json.loads(await _read(response))
+    return data
+
+
+async def _raw(pending: Awaitable[Any], *, unless: int | None = None) -> dict[str, Any] | None:
+    """Await a raw call and decode it; None when the API answers with status ``unless``."""
+    try:
+        return await _json(await pending)
+    except ApiException as exc:
+        if unless is not None and exc.status == unless:
+            return None
+        raise
+
+
+async def _decoded(pending: Awaitable[Any]) -> dict[str, Any]:
+    """Await a call the client decodes itself (custom objects come back as dicts)."""
+    data: dict[str, Any] = await pending
+    return data
 
 
 def api_message(exc: BaseException) -> str:
@@ -80,7 +104,11 @@ class RateLimiter:
 
 
 class Kube:
-    """The API calls the controllers make, nothing more."""
+    """The API calls the controllers make, nothing more.
+
+    Writes wait for the rate limiter, reads do not; Lease calls bypass it too, so a
+    busy operator's own writes never starve the leader's renewals.
+    """
 
     def __init__(self, api_client: client.ApiClient, *, qps: float = 0, burst: int = 1) -> None:
         self.api_client = api_client
@@ -93,76 +121,64 @@ class Kube:
     async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         """Read one custom resource, or None if it does not exist."""
         try:
-            return await self.custom.get_namespaced_custom_object(
-                constants.GROUP, constants.VERSION, namespace, plural, name
+            return await _decoded(
+                self.custom.get_namespaced_custom_object(
+                    constants.GROUP, constants.VERSION, namespace, plural, name
+                )
             )
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
 
-    async def list(self, plural: str, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
-        """List custom resources of one kind in a namespace."""
-        result = await self.custom.list_namespaced_custom_object(
-            constants.GROUP, constants.VERSION, namespace, plural, label_selector=label_selector
-        )
-        return list(result.get("items", []))
-
     async def create(self, plural: str, namespace: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create a custom resource and return it; None if it already existed."""
         await self.limiter.acquire()
         try:
-            created: dict[str, Any] = await self.custom.create_namespaced_custom_object(
-                constants.GROUP, constants.VERSION, namespace, plural, dict(body)
+            return await _decoded(
+                self.custom.create_namespaced_custom_object(
+                    constants.GROUP, constants.VERSION, namespace, plural, dict(body)
+                )
             )
         except ApiException as exc:
             if exc.status == 409:
                 return None
             raise
-        return created
+
+    async def _patch_object(
+        self, plural: str, namespace: str, name: str, body: Any, content_type: str, *, status: bool = False
+    ) -> dict[str, Any]:
+        """Patch a custom resource, or its status subresource, with a body of ``content_type``."""
+        await self.limiter.acquire()
+        patch = (
+            self.custom.patch_namespaced_custom_object_status
+            if status
+            else self.custom.patch_namespaced_custom_object
+        )
+        return await _decoded(
+            patch(  # type: ignore[call-arg]  # stubs omit _content_type
+                constants.GROUP, constants.VERSION, namespace, plural, name, body, _content_type=content_type
+            )
+        )
 
     async def patch(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         """Merge-patch a custom resource's spec or metadata; return the patched object."""
-        await self.limiter.acquire()
-        return await self.custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
-            constants.GROUP,
-            constants.VERSION,
-            namespace,
-            plural,
-            name,
-            dict(patch),
-            _content_type=MERGE_PATCH,
-        )
+        return await self._patch_object(plural, namespace, name, dict(patch), MERGE_PATCH)
 
     async def replace_field(
         self, plural: str, namespace: str, name: str, path: str, value: Any
     ) -> dict[str, Any]:
         """Replace one field wholesale (JSON patch), so keys absent from ``value`` are removed."""
-        await self.limiter.acquire()
-        return await self.custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
-            constants.GROUP,
-            constants.VERSION,
-            namespace,
-            plural,
-            name,
-            [{"op": "replace", "path": path, "value": value}],
-            _content_type="application/json-patch+json",
-        )
+        body = [{"op": "replace", "path": path, "value": value}]
+        return await self._patch_object(plural, namespace, name, body, JSON_PATCH)
 
     async def patch_status(
         self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
     ) -> dict[str, Any] | None:
         """Merge-patch the status subresource and return the object; None if it vanished."""
-        await self.limiter.acquire()
         try:
-            return await self.custom.patch_namespaced_custom_object_status(  # type: ignore[no-any-return]
-                constants.GROUP,
-                constants.VERSION,
-                namespace,
-                plural,
-                name,
-                {"status": dict(status)},
-                _content_type=MERGE_PATCH,
+            return await self._patch_object(
+                plural, namespace, name, {"status": dict(status)}, MERGE_PATCH, status=True
             )
         except ApiException as exc:
             if exc.status != 404:
@@ -183,15 +199,6 @@ class Kube:
         return True
 
     # Pods and Services -------------------------------------------------------
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """Read a Pod, or None."""
-        try:
-            return await _json(await self.core.read_namespaced_pod(name, namespace, _preload_content=False))
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-
     async def list_pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
         """List Pods by label selector."""
         label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
@@ -211,35 +218,36 @@ class Kube:
         quota, webhooks) without storing it; refusals raise as usual.
         """
         await self.limiter.acquire()
-        extra = {"dry_run": "All"} if dry_run else {}
-        try:
-            created: dict[str, Any] = await _json(
-                await self.core.create_namespaced_pod(namespace, dict(body), _preload_content=False, **extra)
+        if dry_run:
+            return await _json(
+                await self.core.create_namespaced_pod(
+                    namespace,
+                    dict(body),  # type: ignore[arg-type]  # the client serialises dicts
+                    dry_run="All",
+                    _preload_content=False,
+                )
             )
-        except ApiException as exc:
-            if exc.status == 409 and not dry_run:
-                return None
-            raise
-        return created
+        return await _raw(
+            self.core.create_namespaced_pod(
+                namespace,
+                dict(body),  # type: ignore[arg-type]  # the client serialises dicts
+                _preload_content=False,
+            ),
+            unless=409,
+        )
 
     async def delete_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Delete a Pod gracefully; return what the API answered (the Pod, or a Status), None if gone."""
         await self.limiter.acquire()
-        try:
-            answer: dict[str, Any] = await _json(
-                await self.core.delete_namespaced_pod(name, namespace, _preload_content=False)
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return answer
+        return await _raw(
+            self.core.delete_namespaced_pod(name, namespace, _preload_content=False), unless=404
+        )
 
     async def annotate_pod(self, namespace: str, name: str, annotations: Mapping[str, str]) -> dict[str, Any]:
         """Add annotations to a Pod; return the patched Pod."""
         await self.limiter.acquire()
-        return await _json(  # type: ignore[no-any-return]
-            await self.core.patch_namespaced_pod(
+        return await _json(
+            await self.core.patch_namespaced_pod(  # type: ignore[call-arg]  # stubs omit _content_type
                 name,
                 namespace,
                 {"metadata": {"annotations": dict(annotations)}},
@@ -250,33 +258,27 @@ class Kube:
 
     async def get_service(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Read a Service, or None."""
-        try:
-            return await _json(
-                await self.core.read_namespaced_service(name, namespace, _preload_content=False)
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await _raw(
+            self.core.read_namespaced_service(name, namespace, _preload_content=False), unless=404
+        )
 
     async def create_service(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create a Service and return it; None if it existed."""
         await self.limiter.acquire()
-        try:
-            created: dict[str, Any] = await _json(
-                await self.core.create_namespaced_service(namespace, dict(body), _preload_content=False)
-            )
-        except ApiException as exc:
-            if exc.status == 409:
-                return None
-            raise
-        return created
+        return await _raw(
+            self.core.create_namespaced_service(
+                namespace,
+                dict(body),  # type: ignore[arg-type]  # the client serialises dicts
+                _preload_content=False,
+            ),
+            unless=409,
+        )
 
     async def patch_service(self, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         """Merge-patch a Service (its type, ports, labels); return it."""
         await self.limiter.acquire()
-        return await _json(  # type: ignore[no-any-return]
-            await self.core.patch_namespaced_service(
+        return await _json(
+            await self.core.patch_namespaced_service(  # type: ignore[call-arg]  # stubs omit _content_type
                 name, namespace, dict(patch), _preload_content=False, _content_type=MERGE_PATCH
             )
         )
@@ -297,7 +299,42 @@ class Kube:
             response = await self.core.read_namespaced_pod_log(
                 name, namespace, tail_lines=tail, _preload_content=False
             )
-            body = await response.read()
-            return "" if response.status >= 400 else body.decode(errors="replace")
+            return (await _read(response)).decode(errors="replace")
         except ApiException:
             return ""
+
+    # Leases and Events ---------------------------------------------------------
+    async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Read a Lease, or None.  Lease calls do not wait for the rate limiter."""
+        return await _raw(
+            self.coordination.read_namespaced_lease(name, namespace, _preload_content=False), unless=404
+        )
+
+    async def create_lease(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a Lease and return it; a conflict raises (someone else created it first)."""
+        return await _json(
+            await self.coordination.create_namespaced_lease(
+                namespace,
+                dict(body),  # type: ignore[arg-type]  # the client serialises dicts
+                _preload_content=False,
+            )
+        )
+
+    async def replace_lease(self, namespace: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace a Lease (optimistically: a stale resourceVersion raises 409) and return it."""
+        return await _json(
+            await self.coordination.replace_namespaced_lease(
+                name,
+                namespace,
+                dict(body),  # type: ignore[arg-type]  # the client serialises dicts
+                _preload_content=False,
+            )
+        )
+
+    async def create_event(self, body: Mapping[str, Any]) -> None:
+        """Post a core/v1 Event in its own namespace; waits for the rate limiter like other writes."""
+        await self.limiter.acquire()
+        await self.core.create_namespaced_event(
+            body["metadata"]["namespace"],
+            dict(body),  # type: ignore[arg-type]  # the client serialises dicts
+        )

@@ -14,6 +14,13 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _worker_allocation(ours: str, upstream: str) -> AliasChoices:
+    """``DASK_OPERATOR_WORKER_<ours>``, or the upstream name of the chart's ``workerAllocation`` value."""
+    return AliasChoices(
+        f"DASK_OPERATOR_WORKER_{ours}", f"DASK_KUBERNETES__CONTROLLER__WORKER_ALLOCATION__{upstream}"
+    )
+
+
 class Settings(BaseSettings):
     """Operator and webhook settings; validated on load, so a bad value fails at start-up."""
 
@@ -56,17 +63,13 @@ class Settings(BaseSettings):
     worker_batch_size: int | None = Field(
         None,
         ge=1,
-        validation_alias=AliasChoices(
-            "DASK_OPERATOR_WORKER_BATCH_SIZE", "DASK_KUBERNETES__CONTROLLER__WORKER_ALLOCATION__BATCH_SIZE"
-        ),
+        validation_alias=_worker_allocation("BATCH_SIZE", "BATCH_SIZE"),
         description="Worker Pods created per batch; all at once when unset.",
     )
     worker_batch_delay: float | None = Field(
         None,
         ge=0,
-        validation_alias=AliasChoices(
-            "DASK_OPERATOR_WORKER_BATCH_DELAY", "DASK_KUBERNETES__CONTROLLER__WORKER_ALLOCATION__DELAY"
-        ),
+        validation_alias=_worker_allocation("BATCH_DELAY", "DELAY"),
         description="Seconds between batches of worker Pods.",
     )
     autoscaler_interval: float = Field(5.0, gt=0, description="Seconds between adaptive-target polls.")

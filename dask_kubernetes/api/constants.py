@@ -69,7 +69,6 @@ PORT_NAME_DASHBOARD: Final = "http-dashboard"
 DNS1123_LABEL_MAX: Final = 63
 SCHEDULER_NAME_TEMPLATE: Final = "{cluster_name}-scheduler"
 MAX_CLUSTER_NAME_LEN: Final = DNS1123_LABEL_MAX - len(SCHEDULER_NAME_TEMPLATE.format(cluster_name=""))
-MAX_WORKER_GROUP_NAME_LEN: Final = DNS1123_LABEL_MAX
 DNS1123_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 # Where the operator's deployment lives, as the chart and overlays name it.
@@ -118,10 +117,13 @@ REASON_WAITING_FOR_CLUSTER: Final = "WaitingForCluster"
 REASON_RECONCILE_ERROR: Final = "ReconcileError"
 REASON_REFUSED: Final = "Refused"
 REASON_RETIRE_INCOMPLETE: Final = "RetireIncomplete"
-REASON_LEADER: Final = "LeaderElected"
 REASON_SCHEDULER_REPLACED: Final = "SchedulerSpecChanged"
 REASON_SERVICE_UPDATED: Final = "ServiceUpdated"
 REASON_PROGRESS_DEADLINE: Final = "ProgressDeadlineExceeded"
 
 DEFAULT_IMAGE: Final = "ghcr.io/dask/dask:latest"
+# A DaskJob runner restarts on failure unless its spec says Never (Always would never end).
+DEFAULT_RUNNER_RESTART_POLICY: Final = "OnFailure"
+# Seconds without progress before a resource is Stalled, as for Deployments.
+DEFAULT_PROGRESS_DEADLINE_SECONDS: Final = 600
 FIELD_MANAGER: Final = "dask-kubernetes-operator"

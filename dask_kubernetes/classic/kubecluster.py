@@ -156,6 +156,8 @@ class KubeCluster(SpecCluster):
 
     def worker_scheduler_address(self) -> tuple[str, int]:
         """Where workers in Pods reach the scheduler running here."""
+        if self.scheduler is None:
+            raise RuntimeError("the scheduler has not started")
         port = int(self.scheduler.address.rsplit(":", 1)[1])
         return str(self._scheduler_host), port
 
@@ -176,10 +178,6 @@ class KubeCluster(SpecCluster):
         if not self._scheduler_host:
             self._scheduler_host = await self._detect_scheduler_host()
         await super()._start()
-
-    def scale_up(self, n: int, **kwargs: Any) -> Any:
-        """Scale to ``n`` workers (the classic spelling of ``scale``)."""
-        return self.scale(n, **kwargs)
 
     async def _close(self) -> None:
         if self.status == Status.closed:

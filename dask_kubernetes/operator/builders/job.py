@@ -9,8 +9,6 @@ from typing import Any
 from dask_kubernetes.api import constants, naming
 from dask_kubernetes.operator.builders.metadata import merge_metadata, object_meta, with_env
 
-DEFAULT_RUNNER_RESTART_POLICY = "OnFailure"
-
 
 def build_job_cluster(job: Mapping[str, Any]) -> dict[str, Any]:
     """Build the DaskCluster of a job: it has the job's name and ``spec.cluster``."""
@@ -37,7 +35,7 @@ def build_job_runner_pod(job: Mapping[str, Any]) -> dict[str, Any]:
     }
     merged = merge_metadata(meta, runner.get("metadata"), base)
     spec = copy.deepcopy(runner["spec"])
-    spec.setdefault("restartPolicy", DEFAULT_RUNNER_RESTART_POLICY)
+    spec.setdefault("restartPolicy", constants.DEFAULT_RUNNER_RESTART_POLICY)
     address = naming.scheduler_address(naming.job_cluster_name(name), namespace)
     spec["containers"] = [
         with_env(container, {constants.ENV_SCHEDULER_ADDRESS: address}) for container in spec["containers"]

@@ -91,6 +91,71 @@ def make_worker_spec(
     }
 
 
+def _scheduler_env(env: Mapping[str, str] | Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """The scheduler's environment: the user's, plus the HTTP routes the operator calls unless set."""
+    env_list = _env_list(env)
+    if not any(item.get("name") == constants.ENV_SCHEDULER_HTTP_ROUTES for item in env_list):
+        env_list.append(
+            {
+                "name": constants.ENV_SCHEDULER_HTTP_ROUTES,
+                "value": repr(list(constants.SCHEDULER_HTTP_ROUTES)),
+            }
+        )
+    return env_list
+
+
+def _scheduler_container(
+    image: str, args: list[str], env_list: list[dict[str, Any]], resources: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The scheduler container: its comm and dashboard ports, probed on the dashboard's /health."""
+    probe = {"httpGet": {"port": constants.PORT_NAME_DASHBOARD, "path": "/health"}}
+    return {
+        "name": "scheduler",
+        "image": image,
+        "args": args,
+        "env": env_list,
+        "resources": _resources(resources),
+        "ports": [
+            {"name": constants.PORT_NAME_COMM, "containerPort": constants.SCHEDULER_PORT, "protocol": "TCP"},
+            {
+                "name": constants.PORT_NAME_DASHBOARD,
+                "containerPort": constants.DASHBOARD_PORT,
+                "protocol": "TCP",
+            },
+        ],
+        "readinessProbe": {
+            **probe,
+            "initialDelaySeconds": 0,
+            "periodSeconds": 1,
+            "timeoutSeconds": 300,
+        },
+        "livenessProbe": {**probe, "initialDelaySeconds": 15, "periodSeconds": 20},
+    }
+
+
+def _scheduler_service(cluster_name: str, service_type: str) -> dict[str, Any]:
+    """The scheduler Service: the comm and dashboard ports of the cluster's scheduler Pod."""
+    return {
+        "type": service_type,
+        "selector": {
+            constants.LABEL_CLUSTER_NAME: cluster_name,
+            constants.LABEL_COMPONENT: constants.COMPONENT_SCHEDULER,
+        },
+        "ports": [
+            {
+                "name": port_name,
+                "protocol": "TCP",
+                "port": number,
+                "targetPort": port_name,
+            }
+            for port_name, number in (
+                (constants.PORT_NAME_COMM, constants.SCHEDULER_PORT),
+                (constants.PORT_NAME_DASHBOARD, constants.DASHBOARD_PORT),
+            )
+        ],
+    }
+
+
 def make_scheduler_spec(
     cluster_name: str,
     env: Mapping[str, str] | Sequence[Mapping[str, Any]] | None = None,
@@ -103,67 +168,10 @@ def make_scheduler_spec(
     args = ["dask-scheduler", "--host", "0.0.0.0"]
     if jupyter:
         args.append("--jupyter")
-    env_list = _env_list(env)
-    if not any(item.get("name") == constants.ENV_SCHEDULER_HTTP_ROUTES for item in env_list):
-        env_list.append(
-            {
-                "name": constants.ENV_SCHEDULER_HTTP_ROUTES,
-                "value": repr(list(constants.SCHEDULER_HTTP_ROUTES)),
-            }
-        )
-    probe = {"httpGet": {"port": constants.PORT_NAME_DASHBOARD, "path": "/health"}}
+    container = _scheduler_container(image, args, _scheduler_env(env), resources)
     return {
-        "spec": {
-            "containers": [
-                {
-                    "name": "scheduler",
-                    "image": image,
-                    "args": args,
-                    "env": env_list,
-                    "resources": _resources(resources),
-                    "ports": [
-                        {
-                            "name": constants.PORT_NAME_COMM,
-                            "containerPort": constants.SCHEDULER_PORT,
-                            "protocol": "TCP",
-                        },
-                        {
-                            "name": constants.PORT_NAME_DASHBOARD,
-                            "containerPort": constants.DASHBOARD_PORT,
-                            "protocol": "TCP",
-                        },
-                    ],
-                    "readinessProbe": {
-                        **probe,
-                        "initialDelaySeconds": 0,
-                        "periodSeconds": 1,
-                        "timeoutSeconds": 300,
-                    },
-                    "livenessProbe": {**probe, "initialDelaySeconds": 15, "periodSeconds": 20},
-                }
-            ]
-        },
-        "service": {
-            "type": scheduler_service_type,
-            "selector": {
-                constants.LABEL_CLUSTER_NAME: cluster_name,
-                constants.LABEL_COMPONENT: constants.COMPONENT_SCHEDULER,
-            },
-            "ports": [
-                {
-                    "name": constants.PORT_NAME_COMM,
-                    "protocol": "TCP",
-                    "port": constants.SCHEDULER_PORT,
-                    "targetPort": constants.PORT_NAME_COMM,
-                },
-                {
-                    "name": constants.PORT_NAME_DASHBOARD,
-                    "protocol": "TCP",
-                    "port": constants.DASHBOARD_PORT,
-                    "targetPort": constants.PORT_NAME_DASHBOARD,
-                },
-            ],
-        },
+        "spec": {"containers": [container]},
+        "service": _scheduler_service(cluster_name, scheduler_service_type),
     }
 
 

@@ -7,15 +7,13 @@ waits until a lower target has held for a while (see
 
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming
-from dask_kubernetes.operator.builders.metadata import owner_reference
-from dask_kubernetes.operator.controller import admission, schedulers
+from dask_kubernetes.api import bodies, constants, naming, times
+from dask_kubernetes.operator.controller import admission, preflight, schedulers
 from dask_kubernetes.operator.decisions import autoscaling, conditions
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
@@ -25,27 +23,18 @@ PLURAL = constants.PLURAL_AUTOSCALER
 RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
 
 
-def _parse_time(value: Any) -> float | None:
-    if not value:
-        return None
-    return (
-        datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
-    )
-
-
-def _format_time(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-async def _adopt(ctx: Context, scaler: dict[str, Any], cluster: dict[str, Any]) -> None:
-    """Join the autoscaler to its cluster, so that deleting the cluster deletes it too."""
-    meta = scaler["metadata"]
-    patch = {"metadata": {"ownerReferences": [owner_reference(cluster)]}}
-    ctx.store.remember(PLURAL, await ctx.kube.patch(PLURAL, meta["namespace"], meta["name"], patch))
+async def _scale(
+    ctx: Context, scaler: dict[str, Any], group_name: str, current: int, replicas: int, target: int
+) -> None:
+    """Set the worker group's replicas, and say so in an event on the autoscaler."""
+    patch = {"spec": {"worker": {"replicas": replicas}}}
+    namespace = scaler["metadata"]["namespace"]
+    patched = await ctx.kube.patch(constants.PLURAL_WORKER_GROUP, namespace, group_name, patch)
+    ctx.store.remember(constants.PLURAL_WORKER_GROUP, patched)
     await ctx.events.normal(
-        scaler, constants.REASON_ADOPTED, f"joined DaskCluster {cluster['metadata']['name']}"
+        scaler,
+        constants.REASON_AUTOSCALED,
+        f"scaled {group_name} from {current} to {replicas} (scheduler wants {target})",
     )
 
 
@@ -60,10 +49,10 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     spec = scaler["spec"]
     cluster = spec["cluster"]
     cluster_obj = ctx.store.get(constants.PLURAL_CLUSTER, namespace, cluster)
-    if cluster_obj is not None and not naming.owner_of_kind(scaler, constants.KIND_CLUSTER):
-        await _adopt(ctx, scaler, cluster_obj)
+    if cluster_obj is not None:
+        await preflight.join_cluster(ctx, PLURAL, scaler, cluster_obj)
     group_name = spec.get("workerGroup") or naming.default_worker_group_name(cluster)
-    status = scaler.get("status") or {}
+    status = bodies.status_of(scaler)
     fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}
     group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
     address = schedulers.ready_scheduler(ctx, namespace, cluster)
@@ -86,25 +75,16 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         minimum=int(spec.get("minimum", 0)),
         maximum=int(spec["maximum"]),
         now=time.time(),
-        below_since=_parse_time(status.get("scaleDownSince")),
+        below_since=times.parse_time(status.get("scaleDownSince")),
         scale_down_delay=ctx.settings.autoscaler_scale_down_delay,
     )
     if decision.replicas != current:
-        patched = await ctx.kube.patch(
-            constants.PLURAL_WORKER_GROUP,
-            namespace,
-            group_name,
-            {"spec": {"worker": {"replicas": decision.replicas}}},
-        )
-        ctx.store.remember(constants.PLURAL_WORKER_GROUP, patched)
-        await ctx.events.normal(
-            scaler,
-            constants.REASON_AUTOSCALED,
-            f"scaled {group_name} from {current} to {decision.replicas} (scheduler wants {target})",
-        )
-        fields["lastScaleTime"] = conditions.now()
+        await _scale(ctx, scaler, group_name, current, decision.replicas, target)
+        fields["lastScaleTime"] = times.now()
     fields["desiredWorkers"] = decision.replicas
-    fields["scaleDownSince"] = _format_time(decision.below_since)
+    fields["scaleDownSince"] = (
+        None if decision.below_since is None else times.format_time(decision.below_since)
+    )
     message = f"{group_name}: {decision.replicas} workers (scheduler wants {target})"
     await statuses.write(ctx, PLURAL, scaler, fields, conditions.Verdict(True, "Scaling", message))
     return poll

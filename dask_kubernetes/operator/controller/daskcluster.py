@@ -18,10 +18,10 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import scheduler as scheduler_builder
 from dask_kubernetes.operator.builders import worker as worker_builder
-from dask_kubernetes.operator.controller import admission, schedulers, upstream_guard, written
+from dask_kubernetes.operator.controller import admission, preflight, schedulers, written
 from dask_kubernetes.operator.decisions import conditions, pods, progress
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
@@ -65,7 +65,7 @@ async def _ensure_scheduler(ctx: Context, cluster: Mapping[str, Any]) -> dict[st
         return None
     if pod is None:
         await admission.admit(ctx, cluster, desired, template)
-        seen_before = bool((cluster.get("status") or {}).get("phase") in ("Pending", "Running"))
+        seen_before = bool(bodies.status_of(cluster).get("phase") in ("Pending", "Running"))
         if await children.create_pod(ctx, desired):
             reason = constants.REASON_RECREATED if seen_before else constants.REASON_CREATED
             await ctx.events.normal(cluster, reason, f"scheduler Pod {naming.scheduler_name(name)}")
@@ -115,7 +115,7 @@ async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dic
         return created
     want = dict(desired["spec"]["worker"])
     have = group["spec"].get("worker", {})
-    spec_changed = (cluster.get("status") or {}).get("observedGeneration") != meta.get("generation")
+    spec_changed = bodies.status_of(cluster).get("observedGeneration") != meta.get("generation")
     if not (spec_changed and "replicas" in want):
         want["replicas"] = have.get("replicas", want.get("replicas"))
     if want != have:
@@ -151,39 +151,31 @@ async def _check_idle(ctx: Context, cluster: Mapping[str, Any], scheduler_pod: M
     return True
 
 
-def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_:
-            return dict(cond)
-    return {}
+def _is_true(obj: Mapping[str, Any], type_: str) -> bool:
+    found = bodies.condition(obj, type_)
+    return found is not None and found.get("status") == "True"
 
 
 def _group_current(group: Mapping[str, Any]) -> bool:
     """Tell whether the group's status speaks of its current generation."""
-    status = group.get("status") or {}
-    return status.get("observedGeneration") == group.get("metadata", {}).get("generation")
+    status = bodies.status_of(group)
+    return bool(status.get("observedGeneration") == group.get("metadata", {}).get("generation"))
 
 
 def _verdict(
     scheduler_ready: bool, replacing: bool, group: Mapping[str, Any], desired: int
 ) -> conditions.Verdict:
     """Ready only when the scheduler and every worker of the default group run the current spec."""
-    status = group.get("status") or {}
-    ready = int(status.get("readyReplicas") or 0)
-    group_ready = any(
-        c.get("type") == conditions.READY and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
+    ready = int(bodies.status_of(group).get("readyReplicas") or 0)
     if replacing:
         return conditions.Verdict(False, "RollingOut", "replacing the scheduler Pod", reconciling=True)
     if not scheduler_ready:
         return conditions.Verdict(
             False, "SchedulerNotReady", "waiting for the scheduler Pod", reconciling=True
         )
-    if not (group_ready and _group_current(group)):
-        reasons = {c.get("type"): c for c in status.get("conditions") or []}
-        reconciling = reasons.get(conditions.RECONCILING) or {}
-        if reconciling.get("status") == "True" and reconciling.get("reason") == "RollingOut":
+    if not (_is_true(group, conditions.READY) and _group_current(group)):
+        reconciling = bodies.condition(group, conditions.RECONCILING)
+        if reconciling and reconciling.get("status") == "True" and reconciling.get("reason") == "RollingOut":
             return conditions.Verdict(False, "RollingOut", str(reconciling.get("message")), reconciling=True)
         return conditions.Verdict(
             False, "WorkersNotReady", f"{ready}/{desired} workers ready", reconciling=True
@@ -191,28 +183,12 @@ def _verdict(
     return conditions.Verdict(True, "Running", f"scheduler ready, {ready}/{desired} workers ready")
 
 
-async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
-    """Bring one DaskCluster's children and status in line with its spec."""
-    cluster = children.live(ctx, PLURAL, namespace, name)
-    if cluster is None:
-        return None
-    if await admission.reject_if_unbuildable(ctx, PLURAL, cluster, {"phase": "Error"}):
-        return None
-    # Issue 12: a cluster upstream's operator made (scheduler Deployment) is left alone
-    # and marked Stalled with the migration step; never add a second scheduler to it.
-    if await upstream_guard.stalled_if_upstream(ctx, PLURAL, cluster):
-        return None
-    first_sight = not (cluster.get("status") or {}).get("phase")
-    await _ensure_service(ctx, cluster)
-    existing = schedulers.scheduler_pod(ctx, namespace, name)
-    scheduler_pod = await _ensure_scheduler(ctx, cluster)
-    replacing = existing is not None and scheduler_pod is None
-    group = await _ensure_default_group(ctx, cluster) or {}
-    scheduler_ready = scheduler_pod is not None and pods.is_ready(scheduler_pod)
-    if scheduler_ready and scheduler_pod is not None and await _check_idle(ctx, cluster, scheduler_pod):
-        return None
-
-    group_status = group.get("status") or {}
+def _status_fields(
+    cluster: Mapping[str, Any], group: Mapping[str, Any], *, scheduler_ready: bool, first_sight: bool
+) -> tuple[dict[str, Any], int]:
+    """The cluster's status fields but ``lastProgressTime``, and the default group's desired replicas."""
+    name = cluster["metadata"]["name"]
+    group_status = bodies.status_of(group)
     # The default group's replicas: the cluster's, pushed on every change of its spec, or
     # what `kubectl scale daskworkergroup`, KubeCluster.scale() or the autoscaler set since.
     desired = int(
@@ -233,34 +209,70 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         ),
         "workers": f"{ready_workers}/{desired}",
     }
-    verdict = _verdict(scheduler_ready, replacing, group, desired)
-    counts = {"phase": phase, "readyReplicas": ready_workers, "updatedReplicas": fields["updatedReplicas"]}
+    return fields, desired
+
+
+def _progress(
+    ctx: Context,
+    cluster: Mapping[str, Any],
+    group: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    verdict: conditions.Verdict,
+    scheduler: Mapping[str, Any] | None,
+) -> tuple[conditions.Verdict, float]:
+    """Apply the progress deadline; return the verdict and when progress was last made.
+
+    The cluster is Stalled when its default group is, or when its scheduler Pod
+    (``scheduler``, None while not Ready) has not become Ready within the deadline.
+    """
+    counts = {key: fields[key] for key in ("phase", "readyReplicas", "updatedReplicas")}
     now = ctx.clock()
     since = progress.last_progress(
-        cluster.get("status") or {},
+        cluster,
         counts,
         ready=verdict.ready,
-        generation=int(cluster["metadata"].get("generation") or 0),
         now=now,
     )
     limit = progress.deadline(cluster["spec"])
-    group_stalled = _condition(group, conditions.STALLED)
-    if not verdict.ready and group_stalled.get("status") == "True":
+    group_stalled = bodies.condition(group, conditions.STALLED)
+    if not verdict.ready and group_stalled and group_stalled.get("status") == "True":
         verdict = conditions.Verdict(
             False,
             str(group_stalled.get("reason")),
             f"worker group: {group_stalled.get('message')}",
             stalled=True,
         )
-    elif not verdict.ready and not scheduler_ready and now - since >= limit:
-        problems = progress.pod_problems([scheduler_pod or existing or {}]) or ["it does not become Ready"]
+    elif not verdict.ready and scheduler is not None and now - since >= limit:
+        problems = progress.pod_problems([scheduler]) or ["it does not become Ready"]
         message = f"no progress for {limit}s: the scheduler Pod is not Ready; " + "; ".join(problems)
         verdict = conditions.Verdict(False, constants.REASON_PROGRESS_DEADLINE, message, stalled=True)
-    fields["lastProgressTime"] = progress.format_time(since)
+    return verdict, since
+
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
+    """Bring one DaskCluster's children and status in line with its spec."""
+    cluster = await preflight.reconcilable(ctx, PLURAL, namespace, name)
+    if cluster is None:
+        return None
+    first_sight = not bodies.status_of(cluster).get("phase")
+    await _ensure_service(ctx, cluster)
+    existing = schedulers.scheduler_pod(ctx, namespace, name)
+    scheduler_pod = await _ensure_scheduler(ctx, cluster)
+    replacing = existing is not None and scheduler_pod is None
+    group = await _ensure_default_group(ctx, cluster) or {}
+    scheduler_ready = scheduler_pod is not None and pods.is_ready(scheduler_pod)
+    if scheduler_ready and scheduler_pod is not None and await _check_idle(ctx, cluster, scheduler_pod):
+        return None
+    fields, desired = _status_fields(cluster, group, scheduler_ready=scheduler_ready, first_sight=first_sight)
+    not_ready = None if scheduler_ready else (scheduler_pod or existing or {})
+    verdict, since = _progress(
+        ctx, cluster, group, fields, _verdict(scheduler_ready, replacing, group, desired), not_ready
+    )
+    fields["lastProgressTime"] = times.format_time(since)
     await statuses.write(ctx, PLURAL, cluster, fields, verdict)
     if first_sight or replacing:
         return 0.5
-    return None if verdict.ready or verdict.stalled else float(limit)
+    return None if verdict.ready or verdict.stalled else float(progress.deadline(cluster["spec"]))
 
 
 @kopf.on.event(*RESOURCE)
@@ -274,10 +286,12 @@ async def daskcluster_event(type: str | None, body: kopf.Body, memo: kopf.Memo, 
 
 
 @kopf.on.event("", "v1", "services", labels={constants.LABEL_CLUSTER_NAME: kopf.PRESENT})
-async def dask_service_event(labels: kopf.Labels, namespace: str, memo: kopf.Memo, **kwargs: Any) -> None:
+async def dask_service_event(
+    labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **kwargs: Any
+) -> None:
     """Reconcile the cluster when its Service changes (or is deleted by hand)."""
     ctx: Context = memo.ctx
     ctx.store.attach(kwargs)
     cluster = labels.get(constants.LABEL_CLUSTER_NAME)
-    if cluster and labels.get(constants.LABEL_COMPONENT) == constants.COMPONENT_SCHEDULER:
+    if cluster and namespace and labels.get(constants.LABEL_COMPONENT) == constants.COMPONENT_SCHEDULER:
         ctx.poke(PLURAL, namespace, cluster)

@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import job as job_builder
 from dask_kubernetes.operator.controller import admission, written
 from dask_kubernetes.operator.decisions import conditions, pods
@@ -29,7 +29,7 @@ async def _finish(
 ) -> None:
     meta = job["metadata"]
     succeeded = pods.phase(runner) == "Succeeded"
-    status.update(jobStatus="Successful" if succeeded else "Failed", endTime=conditions.now())
+    status.update(jobStatus="Successful" if succeeded else "Failed", endTime=times.now())
     await _delete_cluster(ctx, meta["namespace"], naming.job_cluster_name(meta["name"]))
     if succeeded:
         await ctx.events.normal(job, constants.REASON_JOB_SUCCEEDED, "runner succeeded; cluster deleted")
@@ -64,7 +64,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     job = children.live(ctx, PLURAL, namespace, name)
     if job is None:
         return None
-    status = dict(job.get("status") or {})
+    status = dict(bodies.status_of(job))
     if await admission.reject_if_unbuildable(
         ctx, PLURAL, job, {"jobStatus": status.get("jobStatus", "JobCreated")}
     ):
@@ -97,17 +97,17 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         await ctx.events.normal(job, constants.REASON_CREATED, f"DaskCluster {cluster_name}")
         fields.update(jobStatus="ClusterCreated", clusterName=cluster_name)
         verdict = conditions.Verdict(False, "ClusterCreated", "waiting for the cluster", reconciling=True)
-    elif runner is None and (cluster.get("status") or {}).get("phase") == "Running":
+    elif runner is None and bodies.status_of(cluster).get("phase") == "Running":
         runner_pod = job_builder.build_job_runner_pod(job)
         await admission.admit(ctx, job, runner_pod, naming.template_hash(runner_pod["spec"]))
         await children.create_pod(ctx, runner_pod)
         await ctx.events.normal(job, constants.REASON_JOB_STARTED, f"runner Pod {runner_name}")
         fields.update(jobStatus="Running", clusterName=cluster_name, jobRunnerPodName=runner_name)
-        fields.setdefault("startTime", conditions.now())
+        fields.setdefault("startTime", times.now())
         verdict = conditions.Verdict(False, "Running", "the runner Pod is running", reconciling=True)
     elif runner is not None:
         fields.update(jobStatus="Running", clusterName=cluster_name, jobRunnerPodName=runner_name)
-        fields.setdefault("startTime", conditions.now())
+        fields.setdefault("startTime", times.now())
         verdict = conditions.Verdict(False, "Running", "the runner Pod is running", reconciling=True)
     else:
         fields.update(jobStatus=fields.get("jobStatus", "ClusterCreated"), clusterName=cluster_name)

@@ -16,10 +16,9 @@ from typing import Any
 
 import kopf
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import constants, naming, times
 from dask_kubernetes.operator.builders import worker as worker_builder
-from dask_kubernetes.operator.builders.metadata import owner_reference
-from dask_kubernetes.operator.controller import admission, retirement, upstream_guard
+from dask_kubernetes.operator.controller import admission, preflight, retirement
 from dask_kubernetes.operator.decisions import conditions, progress, scaling
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
@@ -73,48 +72,27 @@ def _verdict(census: scaling.Census, desired: int, plan: scaling.Plan) -> condit
     return conditions.Verdict(False, "Scaling", f"{ready}/{desired} workers ready", reconciling=True)
 
 
-async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
-    """Move one worker group's Pods towards its replicas and template, then report status."""
-    group = children.live(ctx, PLURAL, namespace, name)
-    if group is None:
-        return None
-    if await admission.reject_if_unbuildable(ctx, PLURAL, group, {"phase": "Error"}):
-        return None
-    # Issue 12: a group upstream's operator made (worker Deployments) is left alone and
-    # marked Stalled with the migration step; never add a second set of workers to it.
-    if await upstream_guard.stalled_if_upstream(ctx, PLURAL, group):
-        return None
-    cluster_name = group["spec"]["cluster"]
-    worker = group["spec"]["worker"]
-    desired = int(worker.get("replicas", 1))
-    base_status = {"selector": naming.selector_string(naming.worker_group_selector(cluster_name, name))}
+async def _cluster_or_wait(
+    ctx: Context, group: Mapping[str, Any], base_status: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Return the group's DaskCluster; while it does not exist, say so in status and return None."""
+    namespace, cluster_name = group["metadata"]["namespace"], group["spec"]["cluster"]
     cluster = ctx.store.get(constants.PLURAL_CLUSTER, namespace, cluster_name)
     if cluster is None:
+        desired = int(group["spec"]["worker"].get("replicas", 1))
         message = f"waiting for DaskCluster {cluster_name!r}, which does not exist"
         verdict = conditions.Verdict(False, constants.REASON_WAITING_FOR_CLUSTER, message, reconciling=True)
         await statuses.write(
             ctx, PLURAL, group, {**base_status, "phase": "Pending", "workers": f"0/{desired}"}, verdict
         )
-        return None
+    return cluster
 
-    if not naming.owner_of_kind(group, constants.KIND_CLUSTER):
-        # A group created on its own joins its cluster for good: deleting the
-        # cluster deletes it too, as the seed promises.
-        patch = {"metadata": {"ownerReferences": [owner_reference(cluster)]}}
-        ctx.store.remember(PLURAL, await ctx.kube.patch(PLURAL, namespace, name, patch))
-        await ctx.events.normal(group, constants.REASON_ADOPTED, f"joined DaskCluster {cluster_name}")
 
-    template = worker_builder.worker_template_hash(group)
-    members = group_pods(ctx, namespace, cluster_name, name)
-    plan = scaling.plan(
-        members,
-        desired,
-        template=template,
-        rollout=worker.get("rollout"),
-        batch_size=ctx.settings.worker_batch_size,
-        batch_delay=ctx.settings.worker_batch_delay,
-        now=ctx.clock(),
-    )
+async def _carry_out(
+    ctx: Context, group: Mapping[str, Any], members: list[dict[str, Any]], plan: scaling.Plan
+) -> float | None:
+    """Delete, create and retire workers as planned; return when to look again."""
+    namespace = group["metadata"]["namespace"]
     for pod_name in plan.delete_now:
         await children.delete_pod(ctx, namespace, pod_name)
     if plan.dropped_pending:
@@ -128,8 +106,19 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     if plan.resume or plan.retire:
         again = await retirement.retire(ctx, group, members, plan)
         requeue = again if requeue is None else min(requeue, again if again is not None else requeue)
+    return requeue
 
-    census = scaling.census(group_pods(ctx, namespace, cluster_name, name), template)
+
+async def _report(
+    ctx: Context,
+    group: Mapping[str, Any],
+    census: scaling.Census,
+    plan: scaling.Plan,
+    base_status: Mapping[str, Any],
+    requeue: float | None,
+) -> float | None:
+    """Write the group's status, Stalled past the progress deadline; return when to look again."""
+    desired = int(group["spec"]["worker"].get("replicas", 1))
     verdict = _verdict(census, desired, plan)
     counts = {
         "replicas": len(census.active),
@@ -138,10 +127,9 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     }
     now = ctx.clock()
     since = progress.last_progress(
-        group.get("status") or {},
+        group,
         counts,
         ready=verdict.ready,
-        generation=int(group["metadata"].get("generation") or 0),
         now=now,
     )
     limit = progress.deadline(group["spec"])
@@ -156,10 +144,37 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         **counts,
         "phase": "Running",
         "workers": f"{census.ready}/{desired}",
-        "lastProgressTime": progress.format_time(since),
+        "lastProgressTime": times.format_time(since),
     }
     await statuses.write(ctx, PLURAL, group, fields, verdict)
     return requeue
+
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
+    """Move one worker group's Pods towards its replicas and template, then report status."""
+    group = await preflight.reconcilable(ctx, PLURAL, namespace, name)
+    if group is None:
+        return None
+    cluster_name = group["spec"]["cluster"]
+    base_status = {"selector": naming.selector_string(naming.worker_group_selector(cluster_name, name))}
+    cluster = await _cluster_or_wait(ctx, group, base_status)
+    if cluster is None:
+        return None
+    await preflight.join_cluster(ctx, PLURAL, group, cluster)
+    template = worker_builder.worker_template_hash(group)
+    members = group_pods(ctx, namespace, cluster_name, name)
+    plan = scaling.plan(
+        members,
+        int(group["spec"]["worker"].get("replicas", 1)),
+        template=template,
+        rollout=group["spec"]["worker"].get("rollout"),
+        batch_size=ctx.settings.worker_batch_size,
+        batch_delay=ctx.settings.worker_batch_delay,
+        now=ctx.clock(),
+    )
+    requeue = await _carry_out(ctx, group, members, plan)
+    census = scaling.census(group_pods(ctx, namespace, cluster_name, name), template)
+    return await _report(ctx, group, census, plan, base_status, requeue)
 
 
 @kopf.on.event(*RESOURCE)
@@ -174,10 +189,12 @@ async def daskworkergroup_event(
 
 
 @kopf.on.event("", "v1", "pods", labels={constants.LABEL_CLUSTER_NAME: kopf.PRESENT})
-async def dask_pod_event(labels: kopf.Labels, namespace: str, memo: kopf.Memo, **kwargs: Any) -> None:
+async def dask_pod_event(labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **kwargs: Any) -> None:
     """Wake the owner of a Dask Pod when the Pod changes: status follows in moments."""
     ctx: Context = memo.ctx
     ctx.store.attach(kwargs)
+    if not namespace:  # Pods are namespaced; kopf types the argument for every resource
+        return
     component = labels.get(constants.LABEL_COMPONENT)
     cluster = labels.get(constants.LABEL_CLUSTER_NAME)
     if component == constants.COMPONENT_WORKER and labels.get(constants.LABEL_WORKER_GROUP):

@@ -95,7 +95,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     """Keep kopf's bookkeeping out of status, watch only Dask Pods and Services, and start work.
 
     kopf's progress goes to annotations, never ``status.kopf``: with a status
-    subresource and a strict schema that is where upstream lost it (#968).  The
+    subresource and a strict schema, the API server prunes the unknown ``status.kopf``
+    field, so kopf would lose its progress and run handlers again.  The
     controllers use no change-detecting kopf handlers, so kopf writes nothing.
     """
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.zalando.org")

@@ -8,19 +8,15 @@ same status is a no-op and the controllers can skip the patch.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dask_kubernetes.api import times
+
 READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
-
-
-def now() -> str:
-    """Return the current time as RFC 3339, as Kubernetes writes it."""
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -60,9 +56,9 @@ def set_condition(
                 "status": value,
                 "reason": reason,
                 "message": message,
-                "lastTransitionTime": (timestamp or now())
+                "lastTransitionTime": (timestamp or times.now())
                 if changed
-                else cond.get("lastTransitionTime", now()),
+                else cond.get("lastTransitionTime", times.now()),
                 "observedGeneration": generation,
             }
         )
@@ -73,7 +69,7 @@ def set_condition(
                 "status": value,
                 "reason": reason,
                 "message": message,
-                "lastTransitionTime": timestamp or now(),
+                "lastTransitionTime": timestamp or times.now(),
                 "observedGeneration": generation,
             }
         )

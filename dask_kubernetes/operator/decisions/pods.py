@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.api import constants
+from dask_kubernetes.api import bodies, constants
 
 
 def phase(pod: Mapping[str, Any]) -> str:
     """Return the Pod's phase, ``Pending`` when it has none yet."""
-    return str((pod.get("status") or {}).get("phase") or "Pending")
+    return str(bodies.status_of(pod).get("phase") or "Pending")
 
 
 def is_terminating(pod: Mapping[str, Any]) -> bool:
@@ -28,17 +28,12 @@ def template_hash(pod: Mapping[str, Any]) -> str | None:
     return (pod["metadata"].get("labels") or {}).get(constants.LABEL_WORKER_TEMPLATE_HASH)
 
 
-def is_retiring(pod: Mapping[str, Any]) -> bool:
-    """Tell whether the scheduler retired this worker and the Pod only waits for deletion."""
-    return constants.ANNOTATION_RETIRING in (pod["metadata"].get("annotations") or {})
-
-
 def is_ready(pod: Mapping[str, Any]) -> bool:
     """Tell whether the Pod is Ready, from its Ready condition."""
     if is_terminating(pod) or phase(pod) != "Running":
         return False
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    ready = bodies.condition(pod, "Ready")
+    return ready is not None and ready.get("status") == "True"
 
 
 def is_pending(pod: Mapping[str, Any]) -> bool:
@@ -53,7 +48,8 @@ def name(pod: Mapping[str, Any]) -> str:
 
 def pod_ip(pod: Mapping[str, Any]) -> str | None:
     """Return the Pod's IP, if it has one."""
-    return (pod.get("status") or {}).get("podIP")
+    ip = bodies.status_of(pod).get("podIP")
+    return str(ip) if ip else None
 
 
 def created(pod: Mapping[str, Any]) -> str:
@@ -63,7 +59,7 @@ def created(pod: Mapping[str, Any]) -> str:
 
 def crash_looping(pod: Mapping[str, Any]) -> bool:
     """Tell whether a container of the Pod waits in CrashLoopBackOff."""
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+    for status in bodies.status_of(pod).get("containerStatuses") or []:
         waiting = (status.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") == "CrashLoopBackOff":
             return True

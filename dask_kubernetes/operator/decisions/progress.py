@@ -8,51 +8,31 @@ reasons its Pods give (a crash loop, an executable that does not exist).
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-DEFAULT_DEADLINE = 600
-
-
-def parse_time(value: Any) -> float | None:
-    """Parse an RFC 3339 timestamp as Kubernetes writes it; None when absent or malformed."""
-    if not value:
-        return None
-    try:
-        return (
-            datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ")
-            .replace(tzinfo=datetime.UTC)
-            .timestamp()
-        )
-    except ValueError:
-        return None
-
-
-def format_time(value: float) -> str:
-    """Format a Unix time as RFC 3339."""
-    return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from dask_kubernetes.api import bodies, constants, times
 
 
 def deadline(spec: Mapping[str, Any]) -> int:
     """Return the progress deadline of a spec, in seconds."""
-    return int(spec.get("progressDeadlineSeconds") or DEFAULT_DEADLINE)
+    return int(spec.get("progressDeadlineSeconds") or constants.DEFAULT_PROGRESS_DEADLINE_SECONDS)
 
 
-def last_progress(
-    old_status: Mapping[str, Any], counts: Mapping[str, int], *, ready: bool, generation: int, now: float
-) -> float:
+def last_progress(obj: Mapping[str, Any], counts: Mapping[str, object], *, ready: bool, now: float) -> float:
     """Return when progress was last made, without moving the time while nothing happens.
 
-    Progress is a new generation, any count that moved, becoming Ready, or losing
-    Ready (the deadline counts from then).  While an object stays Ready the time
-    stays put, so an idle resync writes nothing.
+    ``obj`` carries the status as last written.  Progress is a new generation,
+    any count that moved, becoming Ready, or losing Ready (the deadline counts
+    from then).  While an object stays Ready the time stays put, so an idle
+    resync writes nothing.
     """
-    since = parse_time(old_status.get("lastProgressTime"))
-    was_ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in old_status.get("conditions") or []
-    )
+    old_status = bodies.status_of(obj)
+    since = times.parse_time(old_status.get("lastProgressTime"))
+    was = bodies.condition(obj, "Ready")
+    was_ready = was is not None and was.get("status") == "True"
     moved = any(old_status.get(key) != value for key, value in counts.items())
+    generation = int(obj["metadata"].get("generation") or 0)
     new_spec = old_status.get("observedGeneration") != generation
     if since is None or moved or new_spec or ready != was_ready:
         return now
@@ -63,7 +43,7 @@ def pod_problems(pods: Iterable[Mapping[str, Any]]) -> list[str]:
     """Say why Pods are not running: waiting or terminated container reasons and messages, deduplicated."""
     found: list[str] = []
     for pod in pods:
-        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        for status in bodies.status_of(pod).get("containerStatuses") or []:
             state = status.get("state") or {}
             last = (status.get("lastState") or {}).get("terminated") or {}
             detail = state.get("waiting") or state.get("terminated") or {}

@@ -14,12 +14,11 @@ other workers, and never counts a leaving worker as one of the group's replicas.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dask_kubernetes.api import constants
+from dask_kubernetes.api import constants, times
 from dask_kubernetes.operator.decisions import pods
 
 # Values of the retiring annotation.
@@ -110,10 +109,56 @@ def rollout_bounds(rollout: Mapping[str, Any] | None, desired: int) -> tuple[int
 
 
 def _created_at(pod: Mapping[str, Any]) -> float | None:
-    stamp = pods.created(pod)
-    if not stamp:
-        return None
-    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
+    return times.parse_time(pods.created(pod))
+
+
+def _scale_down(new: Sequence[Mapping[str, Any]], desired: int) -> tuple[list[str], int, list[str]]:
+    """Scale-down among the current template's Pods: Pending ones first (newest first), then retire.
+
+    Returns (Pending Pods to drop, how many more to retire, retirement candidates oldest first).
+    """
+    excess = len(new) - desired
+    if excess <= 0:
+        return [], 0, []
+    new_pending = sorted((p for p in new if pods.is_pending(p)), key=pods.created, reverse=True)
+    dropped = [pods.name(p) for p in new_pending[:excess]]
+    retire = excess - min(excess, len(new_pending))
+    candidates = [pods.name(p) for p in sorted(new, key=pods.created) if not pods.is_pending(p)]
+    return dropped, retire, candidates
+
+
+def _retire_old(
+    old_running: Sequence[Mapping[str, Any]],
+    new_count: int,
+    updated_ready: int,
+    desired: int,
+    unavailable: int,
+) -> tuple[int, list[str]]:
+    """How many old-template workers to retire, and which: they go as new ones become Ready.
+
+    The Ready floor (``desired - unavailable``) is kept; unready old workers cost nothing.
+    """
+    floor = max(0, desired - unavailable)
+    ready_old = [p for p in old_running if pods.is_ready(p)]
+    unready_old = [p for p in old_running if not pods.is_ready(p)]
+    ready_new = min(desired, updated_ready)
+    spare = max(0, ready_new + len(ready_old) - floor)
+    if new_count >= desired:
+        spare = len(ready_old) if ready_new >= floor else spare
+    return len(unready_old) + min(len(ready_old), spare), [pods.name(p) for p in unready_old + ready_old]
+
+
+def _batch_wait(
+    group_pods: Sequence[Mapping[str, Any]], create: int, batch_delay: float | None, now: float | None
+) -> tuple[int, float | None]:
+    """Hold a batch of creates until ``batch_delay`` after the newest Pod; return (create, wait)."""
+    if not (create and batch_delay and now is not None):
+        return create, None
+    created = (_created_at(p) for p in group_pods if not pods.is_terminating(p))
+    newest = max((t for t in created if t is not None), default=None)
+    if newest is not None and now - newest < batch_delay:
+        return 0, batch_delay - (now - newest)
+    return create, None
 
 
 def plan(
@@ -150,46 +195,22 @@ def plan(
     old_running = sorted((p for p in pods_now.outdated if not pods.is_pending(p)), key=pods.created)
     new = pods_now.updated
     dropped = [pods.name(p) for p in sorted(old_pending, key=pods.created, reverse=True)]
-
-    # Scale-down among the current template's Pods: Pending ones first, then retire.
-    excess = len(new) - desired
-    retire, candidates = 0, []
-    if excess > 0:
-        new_pending = sorted((p for p in new if pods.is_pending(p)), key=pods.created, reverse=True)
-        dropped += [pods.name(p) for p in new_pending[:excess]]
-        retire = excess - min(excess, len(new_pending))
-        candidates = [pods.name(p) for p in sorted(new, key=pods.created) if not pods.is_pending(p)]
+    dropped_new, retire, candidates = _scale_down(new, desired)
+    dropped += dropped_new
     if old_running:
-        # Old workers go as new ones become Ready, keeping the Ready floor; unready ones cost nothing.
-        floor = max(0, desired - unavailable)
-        ready_old = [p for p in old_running if pods.is_ready(p)]
-        unready_old = [p for p in old_running if not pods.is_ready(p)]
-        ready_new = min(desired, pods_now.updated_ready)
-        spare = max(0, ready_new + len(ready_old) - floor)
-        if len(new) >= desired:
-            spare = len(ready_old) if ready_new >= floor else spare
-        retire_old = len(unready_old) + min(len(ready_old), spare)
+        retire_old, old_candidates = _retire_old(
+            old_running, len(new), pods_now.updated_ready, desired, unavailable
+        )
         if retire_old:
             # Retire old workers instead of new ones: candidates are the old Pods only.
-            retire, candidates = retire_old, [pods.name(p) for p in unready_old + ready_old]
+            retire, candidates = retire_old, old_candidates
 
     missing = max(0, desired - len(new))
     room = desired + surge - (len(new) + len(old_running)) if old_running else missing
     create = max(0, min(missing, room))
     if batch_size is not None:
         create = min(create, batch_size)
-    wait = None
-    if create and batch_delay and now is not None:
-        newest = max(
-            (
-                t
-                for t in map(_created_at, [p for p in group_pods if not pods.is_terminating(p)])
-                if t is not None
-            ),
-            default=None,
-        )
-        if newest is not None and now - newest < batch_delay:
-            wait, create = batch_delay - (now - newest), 0
+    create, wait = _batch_wait(group_pods, create, batch_delay, now)
     return Plan(
         create=create,
         delete_now=delete_now + dropped,

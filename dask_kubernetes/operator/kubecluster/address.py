@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import bodies, constants, naming
 from dask_kubernetes.binaries import ToolNotFound, find
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import in_cluster
@@ -39,7 +39,8 @@ class Endpoint:
 
 
 def _service_port(service: Mapping[str, Any], name: str, default: int) -> Mapping[str, Any]:
-    for port in service["spec"].get("ports") or []:
+    ports: list[Mapping[str, Any]] = service["spec"].get("ports") or []
+    for port in ports:
         if port.get("name") == name or port.get("port") == default:
             return port
     return {"port": default}
@@ -107,16 +108,16 @@ async def resolve(
     if not port_forward_cluster_ip:
         # By labels, not by name: upstream's operator runs the scheduler as a Deployment.
         candidates = await kube.list_pods(namespace, naming.scheduler_selector(cluster))
-        running = [p for p in candidates if (p.get("status") or {}).get("phase") == "Running"]
+        running = [p for p in candidates if bodies.status_of(p).get("phase") == "Running"]
         pod = running[0] if running else None
-        ip = ((pod or {}).get("status") or {}).get("podIP")
+        ip = bodies.status_of(pod or {}).get("podIP")
         target = port.get("targetPort", port["port"])
         container_port = _container_port(pod or {}, target, default_port)
         if ip and await _reachable(ip, container_port):
             return Endpoint(ip, container_port)
         kind = service["spec"].get("type", "ClusterIP")
         if kind == "LoadBalancer":
-            for ingress in (service.get("status") or {}).get("loadBalancer", {}).get("ingress") or []:
+            for ingress in bodies.status_of(service).get("loadBalancer", {}).get("ingress") or []:
                 host = ingress.get("ip") or ingress.get("hostname")
                 if host and await _reachable(host, int(port["port"])):
                     return Endpoint(host, int(port["port"]))

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dask_kubernetes.api import bodies
+
 
 def container_problems(pod: Mapping[str, Any]) -> list[str]:
     """Describe each container that is waiting with a reason or ended badly, most recent first."""
     problems = []
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+    for status in bodies.status_of(pod).get("containerStatuses") or []:
         name = status.get("name", "?")
         state = status.get("state") or {}
         waiting = state.get("waiting") or {}

@@ -10,68 +10,35 @@ scheduler with its logs).
 from __future__ import annotations
 
 import asyncio
-import atexit
 import copy
-import errno
-import getpass
 import logging
-import os
 import time
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
-from pathlib import Path
 from typing import Any, ClassVar
 
 import dask.config
 from distributed.core import Status, rpc
 from distributed.deploy import Cluster
 from distributed.utils import Logs, format_dashboard_link
-from ruamel.yaml import YAML
 
 import dask_kubernetes.config  # noqa: F401  (registers the kubernetes.* defaults)
 from dask_kubernetes.api import constants, naming
-from dask_kubernetes.exceptions import CrashLoopBackOffError, SchedulerStartupError, ValidationError
+from dask_kubernetes.exceptions import ValidationError
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client, current_namespace
 from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.builders.spec import make_cluster_spec, make_worker_spec
 from dask_kubernetes.operator.decisions import pods
-from dask_kubernetes.operator.kubecluster import address, diagnose, resources
+from dask_kubernetes.operator.kubecluster import address, reaper, resources, startup
+from dask_kubernetes.operator.kubecluster.options import CreateMode, load_spec, template_name
+from dask_kubernetes.operator.kubecluster.reaper import reap_clusters
 from dask_kubernetes.validation import shared as common
 
-
-class CreateMode(StrEnum):
-    """What to do when a cluster of that name exists already, or does not."""
-
-    CREATE_OR_CONNECT = "CREATE_OR_CONNECT"
-    CREATE_ONLY = "CREATE_ONLY"
-    CONNECT_ONLY = "CONNECT_ONLY"
-
+__all__ = ["CreateMode", "KubeCluster", "reap_clusters"]
 
 log = logging.getLogger(__name__)
-
-
-def _load_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(spec, Mapping):
-        return copy.deepcopy(dict(spec))
-    if not isinstance(spec, str | os.PathLike):
-        raise TypeError(
-            f"custom_cluster_spec must be a dict or the path of a YAML file, found {type(spec).__name__}"
-        )
-    path = Path(spec).expanduser()
-    if not path.exists():
-        # Upstream's open() raised this; users catch it.
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    loaded = YAML(typ="safe").load(path.read_text())
-    if not isinstance(loaded, Mapping) or loaded.get("kind") != constants.KIND_CLUSTER:
-        raise ValueError(f"custom_cluster_spec file {str(path)!r} does not hold a DaskCluster")
-    return dict(loaded)
-
-
-def _template_name(template: str) -> str:
-    return template.format(user=getpass.getuser(), uuid=uuid.uuid4().hex[:10], **os.environ)
 
 
 class KubeCluster(Cluster):
@@ -86,7 +53,7 @@ class KubeCluster(Cluster):
     exit if it never was (``shutdown_on_close``), as upstream's.
     """
 
-    _instances: ClassVar[weakref.WeakSet[KubeCluster]] = weakref.WeakSet()
+    _instances: ClassVar[weakref.WeakSet[KubeCluster]] = reaper.INSTANCES
 
     def __init__(
         self,
@@ -129,16 +96,7 @@ class KubeCluster(Cluster):
         self.scheduler_service_type = scheduler_service_type or get("kubernetes.scheduler-service-type")
         self.scheduler_forward_port = scheduler_forward_port or get("kubernetes.scheduler-forward-port")
         self.jupyter = jupyter or bool(get("kubernetes.scheduler-jupyter"))
-        spec_source = custom_cluster_spec or get("kubernetes.custom-cluster-spec")
-        self._custom_spec = _load_spec(spec_source) if spec_source else None
-        if self._custom_spec is not None:
-            name = self._custom_spec.get("metadata", {}).get("name") or name
-        name = _template_name(name or get("kubernetes.name"))
-        errors = common.cluster_name(name, "name")
-        if errors:
-            raise ValidationError("; ".join(str(e) for e in errors))
-        if self._custom_spec is None and self.create_mode != CreateMode.CONNECT_ONLY:
-            self._custom_spec = self._generated_spec(name)  # also checks resources (ValueError)
+        name = self._resolve_name(name, custom_cluster_spec)
         self._kube: Kube | None = None
         self._endpoints: list[address.Endpoint] = []
         self._dashboard: address.Endpoint | None = None
@@ -149,6 +107,21 @@ class KubeCluster(Cluster):
         if not self.called_from_running_loop:
             self._loop_runner.start()
             self.sync(self._start)
+
+    def _resolve_name(self, name: str | None, custom_cluster_spec: str | Mapping[str, Any] | None) -> str:
+        """Load the custom spec (or generate one) and return the checked cluster name."""
+        get = dask.config.get
+        spec_source = custom_cluster_spec or get("kubernetes.custom-cluster-spec")
+        self._custom_spec = load_spec(spec_source) if spec_source else None
+        if self._custom_spec is not None:
+            name = self._custom_spec.get("metadata", {}).get("name") or name
+        name = template_name(name or get("kubernetes.name"))
+        errors = common.cluster_name(name, "name")
+        if errors:
+            raise ValidationError("; ".join(str(e) for e in errors))
+        if self._custom_spec is None and self.create_mode != CreateMode.CONNECT_ONLY:
+            self._custom_spec = self._generated_spec(name)  # also checks resources (ValueError)
+        return name
 
     def __await__(self) -> Any:
         """Start on ``await cluster`` (and ``async with``) when created with ``asynchronous=True``."""
@@ -202,21 +175,27 @@ class KubeCluster(Cluster):
             self._log(f"Creating DaskCluster {self.name!r} in namespace {self.namespace!r}")
             body = copy.deepcopy(self._custom_spec or {})
             body.setdefault("metadata", {}).update(name=self.name, namespace=self.namespace)
-            created = await resources.create(self.kube, constants.PLURAL_CLUSTER, self.namespace, body)
+            created = (
+                await resources.create(self.kube, constants.PLURAL_CLUSTER, self.namespace, body) is not None
+            )
         else:
             self._log(f"Connecting to existing DaskCluster {self.name!r}")
             self._adopt_worker_defaults(existing)
         if self.shutdown_on_close is None:
             self.shutdown_on_close = created
         try:
-            await self._wait_for_operator()
-            await self._wait_for_scheduler()
+            await startup.wait_for_operator(
+                self.kube, self.name, self.namespace, self.resource_timeout, self._status
+            )
+            await startup.wait_for_scheduler(
+                self.kube, self.name, self.namespace, self.resource_timeout, self._status, self._log
+            )
             endpoint = await address.resolve(
                 self.kube, self.name, self.namespace, port_forward_cluster_ip=self.port_forward_cluster_ip
             )
             self._endpoints.append(endpoint)
-            self.scheduler_comm = rpc(f"tcp://{endpoint.host}:{endpoint.port}")
-            await self._wait_for_comm()
+            self.scheduler_comm = comm = rpc(f"tcp://{endpoint.host}:{endpoint.port}")
+            await startup.wait_for_comm(comm, self.resource_timeout)
             self._dashboard = await address.resolve(
                 self.kube,
                 self.name,
@@ -251,86 +230,6 @@ class KubeCluster(Cluster):
             self._component_status[component] = value
             self._log(f"{component}: {value}")
 
-    async def _wait_for_operator(self) -> None:
-        deadline = time.monotonic() + self.resource_timeout
-        while time.monotonic() < deadline:
-            obj = await self.kube.get(constants.PLURAL_CLUSTER, self.namespace, self.name)
-            if obj is None:
-                raise RuntimeError(f"DaskCluster {self.name} was deleted while starting")
-            status = obj.get("status") or {}
-            if status.get("phase"):
-                self._status("DaskCluster", status["phase"])
-                if status["phase"] == "Error":
-                    stalled = [c for c in status.get("conditions", []) if c.get("type") == "Stalled"]
-                    raise ValidationError(
-                        stalled[0]["message"] if stalled else f"DaskCluster {self.name} is invalid"
-                    )
-                return
-            await asyncio.sleep(0.25)
-        raise TimeoutError(
-            f"Dask Cluster resource not actioned after {self.resource_timeout:.0f} seconds, "
-            f"is the Dask Operator running? (DaskCluster {self.name} in namespace {self.namespace} "
-            "has no status.phase: check the operator's Pod and logs)"
-        )
-
-    async def _scheduler_pod(self) -> dict[str, Any] | None:
-        """The cluster's scheduler Pod, found by its labels.
-
-        Upstream's operator runs the scheduler as a Deployment, whose Pod is not named
-        ``{name}-scheduler``; the labels are the same for both operators.
-        """
-        found = [
-            pod
-            for pod in await self.kube.list_pods(self.namespace, naming.scheduler_selector(self.name))
-            if not pods.is_terminating(pod)
-        ]
-        return max(found, key=pods.created) if found else None
-
-    async def _wait_for_scheduler(self) -> None:
-        """Wait until the scheduler Pod is Ready; fail only if it crash-loops.
-
-        As upstream's, a scheduler that is merely slow (an image pull on a real
-        cluster) is waited for past ``resource_timeout``, and the cluster is kept.
-        """
-        deadline = time.monotonic() + self.resource_timeout
-        warned = False
-        while True:
-            pod = await self._scheduler_pod()
-            if pod is not None:
-                if pods.crash_looping(pod):
-                    logs = await self.kube.pod_logs(self.namespace, pods.name(pod), tail=200)
-                    self._status("Scheduler Pod", "CrashLoopBackOff")
-                    raise SchedulerStartupError(
-                        "Scheduler failed to start.",
-                        "Scheduler Pod logs:",
-                        diagnose.startup_failure_detail(pod, logs),
-                    ) from CrashLoopBackOffError(logs)
-                ready = pods.is_ready(pod)
-                self._status("Scheduler Pod", "Ready" if ready else pods.phase(pod))
-                if ready:
-                    return
-            if not warned and time.monotonic() > deadline:
-                warned = True
-                problems = diagnose.container_problems(pod or {})
-                message = (
-                    f"the scheduler of {self.name} is not Ready after {self.resource_timeout:.0f}s "
-                    f"({'; '.join(problems) or (pods.phase(pod) if pod else 'no Pod yet')}); still waiting"
-                )
-                log.warning(message)
-                self._log(message)
-            await asyncio.sleep(0.5)
-
-    async def _wait_for_comm(self) -> None:
-        deadline = time.monotonic() + self.resource_timeout
-        while True:
-            try:
-                await self.scheduler_comm.identity()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.5)
-
     async def _close_connections(self) -> None:
         for endpoint in self._endpoints:
             endpoint.close()
@@ -339,7 +238,7 @@ class KubeCluster(Cluster):
             await self._kube.api_client.close()
             self._kube = None
 
-    def close(self, timeout: float | None = 3600) -> Any:  # type: ignore[override]
+    def close(self, timeout: float | None = 3600) -> Any:
         """Close the connection; delete the cluster if this object created it (``shutdown_on_close``).
 
         ``timeout`` (seconds, upstream's default 3600) bounds the wait for the cluster
@@ -369,7 +268,8 @@ class KubeCluster(Cluster):
         """Where the dashboard is, formatted with ``distributed.dashboard.link``."""
         if self._dashboard is None:
             return ""
-        return format_dashboard_link(self._dashboard.host, self._dashboard.port)
+        link: str = format_dashboard_link(self._dashboard.host, self._dashboard.port)
+        return link
 
     @property
     def jupyter_link(self) -> str:
@@ -470,7 +370,7 @@ class KubeCluster(Cluster):
             raise ValueError(f"worker group {name!r} does not exist in cluster {self.name}")
 
     # Logs --------------------------------------------------------------------
-    async def _get_logs(  # type: ignore[override]
+    async def _get_logs(
         self, cluster: bool = True, scheduler: bool = True, workers: bool | list[str] = True
     ) -> Logs:
         logs = Logs()
@@ -488,54 +388,5 @@ class KubeCluster(Cluster):
 
         As upstream's, ``create_mode`` and ``shutdown_on_close`` may be overridden.
         """
-        defaults = {"create_mode": CreateMode.CONNECT_ONLY, "shutdown_on_close": False}
+        defaults: dict[str, Any] = {"create_mode": CreateMode.CONNECT_ONLY, "shutdown_on_close": False}
         return cls(name=name, **(defaults | kwargs))
-
-
-def _delete_at_exit(cluster: KubeCluster) -> None:
-    """Delete one cluster at interpreter exit, with a synchronous client: its event loop may be gone."""
-    from kubernetes import client as sync_client
-    from kubernetes import config as sync_config
-    from kubernetes.client.rest import ApiException
-
-    from dask_kubernetes.kubeconfig import in_cluster
-
-    if in_cluster():
-        sync_config.load_incluster_config()
-    else:
-        sync_config.load_kube_config()
-    with sync_client.ApiClient() as api:
-        try:
-            sync_client.CustomObjectsApi(api).delete_namespaced_custom_object(
-                constants.GROUP,
-                constants.VERSION,
-                cluster.namespace,
-                constants.PLURAL_CLUSTER,
-                cluster.name,
-                _request_timeout=10,
-            )
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-
-
-@atexit.register
-def reap_clusters() -> None:
-    """Delete the clusters this process created and never closed, as upstream's atexit hook does.
-
-    A notebook or script that ends without ``close()`` would otherwise leave a
-    cluster running (and billing) until someone notices.
-    """
-    for cluster in list(KubeCluster._instances):
-        if not cluster.shutdown_on_close or cluster.status == Status.closed or not cluster.namespace:
-            continue
-        try:
-            if not cluster.asynchronous and cluster.loop is not None and cluster._loop_runner.is_started():
-                cluster.close(timeout=10)
-            else:
-                _delete_at_exit(cluster)
-        except Exception as exc:  # exiting anyway: say what was left behind
-            try:
-                _delete_at_exit(cluster)
-            except Exception:
-                log.warning("could not delete DaskCluster %s at exit: %s", cluster.name, exc)

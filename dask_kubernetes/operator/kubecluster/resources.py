@@ -49,7 +49,7 @@ def check(plural: str, obj: Mapping[str, Any]) -> None:
 
 def _api_message(exc: ApiException) -> str:
     try:
-        body = json.loads(exc.body)
+        body = json.loads(exc.body or b"")
     except (TypeError, ValueError):
         return str(exc.reason)
     causes = (body.get("details") or {}).get("causes") or []
@@ -58,8 +58,8 @@ def _api_message(exc: ApiException) -> str:
     return str(body.get("message") or exc.reason)
 
 
-async def create(kube: Kube, plural: str, namespace: str, obj: Mapping[str, Any]) -> bool:
-    """Create a resource; return False if it already exists; raise ValidationError if refused."""
+async def create(kube: Kube, plural: str, namespace: str, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Create a resource and return it; None if it already exists; raise ValidationError if refused."""
     check(plural, obj)
     try:
         return await kube.create(plural, namespace, obj)

@@ -2,8 +2,8 @@
 
 kopf is the watch source only: its indexes (:mod:`.indexes`) are the read cache
 (:mod:`.store`), and every watch event adds the object to a work queue
-(:mod:`.queue`) that runs at most one reconcile per object at a time (different
-objects in parallel), with requeue-after, per-object back-off and a resync of its
+(:mod:`.queue`) that runs up to 16 reconciles at once, at most one per object,
+with requeue-after, per-object back-off and a resync of its
 own, so no kopf timer or finalizer is needed.  :mod:`.context` ties the API
 facade, cache, queue and event recorder (:mod:`.events`) together;
 :mod:`.dispatch` runs a reconcile and turns its failures into status

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.operator.runtime.events import Recorder
@@ -75,7 +75,7 @@ class Context:
         found = self._caches.get(kind)
         if found is None:
             found = self._caches[kind] = kind()
-        return found  # type: ignore[no-any-return]
+        return found
 
     def poke(self, plural: str, namespace: str, name: str, *, delay: float = 0.0) -> None:
         """Ask for one object to be reconciled soon."""
@@ -121,5 +121,5 @@ class Context:
 
 def _key(key: Hashable) -> Key:
     """The queue holds only the (plural, namespace, name) keys :meth:`Context.poke` adds."""
-    plural, namespace, name = key  # type: ignore[misc]
+    plural, namespace, name = cast(Key, key)
     return (plural, namespace, name)

@@ -8,7 +8,6 @@ so a reconcile that fails every few seconds cannot flood the API server.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import time
 import uuid
@@ -18,6 +17,7 @@ from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
+from dask_kubernetes.api import times
 from dask_kubernetes.kubeapi import Kube
 
 COMPONENT = "dask-kubernetes-operator"
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def build_event(obj: Mapping[str, Any], type_: str, reason: str, message: str) -> dict[str, Any]:
     """Build a core/v1 Event about ``obj``; pure, so its shape is tested without a cluster."""
     meta = obj["metadata"]
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = times.now()
     return {
         "apiVersion": "v1",
         "kind": "Event",
@@ -110,7 +110,6 @@ class Recorder:
             return
         event = build_event(obj, type_, reason, message)
         try:
-            await self.kube.limiter.acquire()
-            await self.kube.core.create_namespaced_event(event["metadata"]["namespace"], event)
+            await self.kube.create_event(event)
         except (ApiException, OSError) as exc:
             log.warning("could not record event %s on %s: %s", reason, meta["name"], exc)

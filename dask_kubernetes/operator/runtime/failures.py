@@ -8,8 +8,6 @@ operator's log would.  A refusal is a verdict on the current generation (it move
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubernetes_asyncio.client.rest import ApiException
 
 from dask_kubernetes.api import constants
@@ -66,8 +64,3 @@ async def report_error(
     await ctx.events.warning(obj, constants.REASON_RECONCILE_ERROR, message)
     verdict = conditions.Verdict(False, constants.REASON_RECONCILE_ERROR, message, reconciling=True)
     await statuses.write(ctx, plural, obj, {}, verdict, observed=False)
-
-
-def describe(obj: Any) -> str:
-    """Name an object for messages: ``Pod/name``."""
-    return f"{obj.get('kind', 'object')}/{obj['metadata']['name']}"

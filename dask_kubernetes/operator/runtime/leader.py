@@ -12,7 +12,6 @@ shutdown the Lease is released, so the next replica takes over at once.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,14 +20,11 @@ from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes.kubeapi import Kube, _json
+from dask_kubernetes.api.times import format_micro_time
+from dask_kubernetes.kubeapi import Kube
 
 log = logging.getLogger(__name__)
 Callback = Callable[[], Awaitable[None]]
-
-
-def _micro_time(when: float) -> str:
-    return datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def lease_body(name: str, namespace: str, identity: str, duration: float, *, now: float) -> dict[str, Any]:
@@ -40,8 +36,8 @@ def lease_body(name: str, namespace: str, identity: str, duration: float, *, now
         "spec": {
             "holderIdentity": identity,
             "leaseDurationSeconds": max(1, int(round(duration))),
-            "acquireTime": _micro_time(now),
-            "renewTime": _micro_time(now),
+            "acquireTime": format_micro_time(now),
+            "renewTime": format_micro_time(now),
             "leaseTransitions": 0,
         },
     }
@@ -69,16 +65,7 @@ class LeaderElector:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _read(self) -> dict[str, Any] | None:
-        try:
-            return await _json(  # type: ignore[no-any-return]
-                await self.kube.coordination.read_namespaced_lease(
-                    self.name, self.namespace, _preload_content=False
-                )
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self.kube.get_lease(self.namespace, self.name)
 
     async def _write(self, lease: dict[str, Any] | None) -> bool:
         """Create or update the Lease as ours; False when another replica won the race."""
@@ -86,27 +73,19 @@ class LeaderElector:
         try:
             if lease is None:
                 body = lease_body(self.name, self.namespace, self.identity, self.lease_duration, now=now)
-                self._lease = await _json(
-                    await self.kube.coordination.create_namespaced_lease(
-                        self.namespace, body, _preload_content=False
-                    )
-                )
+                self._lease = await self.kube.create_lease(self.namespace, body)
                 return True
             spec = dict(lease.get("spec") or {})
             if spec.get("holderIdentity") != self.identity:
                 spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
-                spec["acquireTime"] = _micro_time(now)
+                spec["acquireTime"] = format_micro_time(now)
             spec.update(
                 holderIdentity=self.identity,
                 leaseDurationSeconds=max(1, int(round(self.lease_duration))),
-                renewTime=_micro_time(now),
+                renewTime=format_micro_time(now),
             )
             lease = {**lease, "spec": spec}
-            self._lease = await _json(
-                await self.kube.coordination.replace_namespaced_lease(
-                    self.name, self.namespace, lease, _preload_content=False
-                )
-            )
+            self._lease = await self.kube.replace_lease(self.namespace, self.name, lease)
             return True
         except ApiException as exc:
             self._lease = None
@@ -179,10 +158,6 @@ class LeaderElector:
             lease = await self._read()
             if lease and (lease.get("spec") or {}).get("holderIdentity") == self.identity:
                 lease["spec"].update(holderIdentity="", leaseDurationSeconds=1)
-                await _json(
-                    await self.kube.coordination.replace_namespaced_lease(
-                        self.name, self.namespace, lease, _preload_content=False
-                    )
-                )
+                await self.kube.replace_lease(self.namespace, self.name, lease)
         except (ApiException, OSError) as exc:
             log.warning("leader election: could not release the Lease: %s", exc)

@@ -1,10 +1,11 @@
-"""A rate-limited, delaying work queue: one reconcile per object at a time, never lost.
+"""A delaying work queue with back-off: up to ``concurrency`` reconciles at once, one per object.
 
 It follows client-go's workqueue rather than kopf's per-handler retries:
 
 - :meth:`WorkQueue.add` asks for a key to be reconciled after a delay; a key has
   one due time, and the earliest request wins (client-go's ``AddAfter``).
-- At most one reconcile of a key runs at any time.  A key that comes due while it
+- Up to ``concurrency`` (16) reconciles run at once, of different keys; at most
+  one reconcile of a key runs at any time.  A key that comes due while it
   runs waits for that run to end, then runs again: overlapping runs of one object
   could otherwise both create Pods (worker names are random).
 - A reconcile returns the delay after which it wants to run again (a requeue, e.g.
@@ -108,11 +109,6 @@ class WorkQueue:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def drain(self) -> None:
-        """Wait until no reconcile is running; for tests and shutdown."""
-        while tasks := list(self._running.values()):
-            await asyncio.gather(*tasks, return_exceptions=True)
-
     # Internals ---------------------------------------------------------------
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -129,7 +125,7 @@ class WorkQueue:
         found: Hashable | None = None
         wait: float | None = None
         while self._heap:
-            due, seq, key = self._heap[0]
+            due, _, key = self._heap[0]
             if self._due.get(key) != due:  # superseded by an earlier request, or forgotten
                 heapq.heappop(self._heap)
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dask_kubernetes.api import bodies
 from dask_kubernetes.operator.decisions import conditions
 from dask_kubernetes.operator.runtime.context import Context
 
@@ -24,13 +25,13 @@ async def write(
     ``observedGeneration`` move (kstatus reads an object as current from it).
     """
     meta = obj["metadata"]
-    old = obj.get("status") or {}
+    old = bodies.status_of(obj)
     generation = int(meta.get("generation") or 0)
     if not observed:
         generation = int(old.get("observedGeneration") or 0)
     new = dict(fields)
     new["observedGeneration"] = generation
-    new["conditions"] = conditions.apply_verdict(old.get("conditions") or [], verdict, generation)
+    new["conditions"] = conditions.apply_verdict(bodies.conditions_of(obj), verdict, generation)
     if not conditions.status_changed(old, new):
         return False
     written = await ctx.kube.patch_status(plural, meta["namespace"], meta["name"], new)
@@ -41,7 +42,7 @@ async def write(
 
 def stalled_message(obj: Mapping[str, Any]) -> str | None:
     """Return the message of a Stalled=True condition already recorded, if any."""
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == conditions.STALLED and cond.get("status") == "True":
-            return str(cond.get("message", ""))
+    stalled = bodies.condition(obj, conditions.STALLED)
+    if stalled is not None and stalled.get("status") == "True":
+        return str(stalled.get("message", ""))
     return None

@@ -148,10 +148,12 @@ class Store:
 
     def of_cluster(self, kind: str, namespace: str, cluster: str) -> list[Obj]:
         """Return every object of ``kind`` that belongs to ``cluster``."""
-        by_name = {o["metadata"]["name"]: o for o in self._indexed(kind, ("cluster", namespace, cluster))}
-        for (w_kind, w_ns, w_name), written in list(self._written.items()):
-            if w_kind == kind and w_ns == namespace and written.cluster == cluster and w_name not in by_name:
-                by_name[w_name] = None  # type: ignore[assignment]  # resolved below
+        by_name: dict[str, Obj | None] = {
+            o["metadata"]["name"]: o for o in self._indexed(kind, ("cluster", namespace, cluster))
+        }
+        for (w_kind, w_ns, w_name), entry in list(self._written.items()):
+            if w_kind == kind and w_ns == namespace and entry.cluster == cluster and w_name not in by_name:
+                by_name[w_name] = None  # resolved below
         out = []
         for name, indexed in by_name.items():
             applies, written = self._fresh(kind, namespace, name, indexed)

@@ -73,20 +73,6 @@ def api_error(status: int, message: str) -> ApiException:
 
 
 @dataclass
-class _Limiter:
-    async def acquire(self) -> None:
-        return None
-
-
-@dataclass
-class _Core:
-    api: FakeApi
-
-    async def create_namespaced_event(self, namespace: str, event: dict[str, Any]) -> None:
-        self.api.events.append(event)
-
-
-@dataclass
 class FakeApi:
     """The API calls the operator makes, over dicts, with resourceVersions and generations."""
 
@@ -99,9 +85,8 @@ class FakeApi:
     refuse_pods: str | None = None  # a message: every Pod create (and dry run) is refused with it
     _rv: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
-    def __post_init__(self) -> None:
-        self.limiter = _Limiter()
-        self.core = _Core(self)
+    async def create_event(self, body: Mapping[str, Any]) -> None:
+        self.events.append(dict(body))
 
     # Helpers for tests --------------------------------------------------------
     def stamp(self) -> str:
