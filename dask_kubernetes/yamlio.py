@@ -38,7 +38,7 @@ def _yaml(*, for_kubectl: bool = False) -> YAML:
     # Set options before touching yaml.representer, which is built from them.
     yaml.default_flow_style = False
     yaml.width = 80 if for_kubectl else 4096
-    yaml.sort_base_mapping_type_on_output = for_kubectl  # else keep insertion order
+    yaml.representer.sort_base_mapping_type_on_output = for_kubectl  # else keep insertion order
     yaml.representer.add_representer(str, _represent_str_for_kubectl if for_kubectl else _represent_str)
     yaml.representer.ignore_aliases = lambda data: True
     return yaml

@@ -32,7 +32,8 @@ def test_the_namespace_comes_from_the_current_context(tmp_path, monkeypatch):
     good.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
         "contexts:\n- name: c\n  context: {cluster: k, user: u, namespace: team-a}\n"
-        "clusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\n"
+        "clusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:1'}\n"
+        "users:\n- name: u\n  user: {token: t}\n"
     )
     monkeypatch.setenv("KUBECONFIG", str(good))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
