@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import json
 
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -134,3 +135,57 @@ def test_ca_bundles_go_only_into_our_own_webhooks(present):
     assert kube.writes == (["replace validating", "replace mutating"] if present else [])
     asyncio.run(cabundle.patch_ca_bundles(kube, SETTINGS, "QlVORExF"))
     assert len(kube.writes) == (2 if present else 0)
+
+
+class _Response:
+    def __init__(self, status, body):
+        self.status, self.reason, self._body = status, "Reason", json.dumps(body).encode()
+
+    async def read(self):
+        return self._body
+
+
+class _Recorder:
+    """Stands in for a typed API: records each call and answers with the next canned response."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), []
+
+    def __getattr__(self, method):
+        async def call(*args, **kwargs):
+            self.calls.append((method, args, kwargs))
+            return self.answers.pop(0)
+
+        return call
+
+
+def test_the_kube_calls_of_the_webhook_are_raw_and_name_the_field_manager():
+    from kubernetes_asyncio import client
+
+    from dask_kubernetes.kubeapi import Kube
+
+    async def run():
+        api = client.ApiClient()
+        try:
+            kube = Kube(api)
+            kube.core = _Recorder(
+                _Response(404, {}), _Response(409, {}), _Response(200, {"metadata": {"name": "ca"}})
+            )
+            assert await kube.get_secret("ns", "ca") is None
+            assert await kube.create_secret("ns", {"metadata": {}}, field_manager="fm") is None
+            assert await kube.replace_secret("ns", "ca", {}, field_manager="fm") == {
+                "metadata": {"name": "ca"}
+            }
+            return kube.core.calls
+        finally:
+            await api.close()
+
+    calls = asyncio.run(run())
+    assert [c[0] for c in calls] == [
+        "read_namespaced_secret",
+        "create_namespaced_secret",
+        "replace_namespaced_secret",
+    ]
+    assert calls[0][1] == ("ca", "ns") and calls[2][1][:2] == ("ca", "ns")
+    assert all(c[2]["_preload_content"] is False for c in calls)
+    assert calls[1][2]["field_manager"] == calls[2][2]["field_manager"] == "fm"
