@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -338,3 +338,73 @@ class Kube:
             body["metadata"]["namespace"],
             dict(body),  # type: ignore[arg-type]  # the client serialises dicts
         )
+
+    # The webhook's Secrets and webhook configurations --------------------------
+    # The webhook's CA Secret, the Deployment that owns it, and the caBundle of its two
+    # admission webhook configurations.  Writes name the webhook's field manager.
+    async def _read_raw(self, call: Callable[..., Awaitable[Any]], *args: Any) -> dict[str, Any] | None:
+        """Make a raw read and decode it; None if the object does not exist."""
+        return await _raw(call(*args, _preload_content=False), unless=404)
+
+    async def _write_raw(
+        self, call: Callable[..., Awaitable[Any]], *args: Any, field_manager: str
+    ) -> dict[str, Any]:
+        """Make a raw write (a plain dict body is sent as it is) and decode the answer."""
+        await self.limiter.acquire()
+        written: dict[str, Any] = await _json(
+            await call(*args, field_manager=field_manager, _preload_content=False)
+        )
+        return written
+
+    def _webhook_configuration_call(self, verb: str, kind: str) -> Callable[..., Awaitable[Any]]:
+        """``read`` or ``replace`` of the ``validating`` or ``mutating`` webhook configurations."""
+        api = client.AdmissionregistrationV1Api(self.api_client)
+        call: Callable[..., Awaitable[Any]] = getattr(api, f"{verb}_{kind}_webhook_configuration")
+        return call
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Read a Secret, or None."""
+        return await self._read_raw(self.core.read_namespaced_secret, name, namespace)
+
+    async def create_secret(
+        self, namespace: str, body: Mapping[str, Any], *, field_manager: str
+    ) -> dict[str, Any] | None:
+        """Create a Secret and return it; None if one of that name exists."""
+        try:
+            return await self._write_raw(
+                self.core.create_namespaced_secret, namespace, dict(body), field_manager=field_manager
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return None
+            raise
+
+    async def replace_secret(
+        self, namespace: str, name: str, body: Mapping[str, Any], *, field_manager: str
+    ) -> dict[str, Any]:
+        """Replace a Secret; the body's ``resourceVersion`` makes it conditional (409 if stale)."""
+        call = self.core.replace_namespaced_secret
+        return await self._write_raw(call, name, namespace, dict(body), field_manager=field_manager)
+
+    async def patch_secret(
+        self, namespace: str, name: str, patch: Mapping[str, Any], *, field_manager: str
+    ) -> dict[str, Any]:
+        """Strategic-merge-patch a Secret (``ownerReferences`` merge by uid); return it."""
+        call = self.core.patch_namespaced_secret
+        return await self._write_raw(call, name, namespace, dict(patch), field_manager=field_manager)
+
+    async def get_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Read a Deployment, or None."""
+        apps = client.AppsV1Api(self.api_client)
+        return await self._read_raw(apps.read_namespaced_deployment, name, namespace)
+
+    async def get_webhook_configuration(self, kind: str, name: str) -> dict[str, Any] | None:
+        """Read a ``validating`` or ``mutating`` webhook configuration, or None."""
+        return await self._read_raw(self._webhook_configuration_call("read", kind), name)
+
+    async def replace_webhook_configuration(
+        self, kind: str, name: str, body: Mapping[str, Any], *, field_manager: str
+    ) -> dict[str, Any]:
+        """Replace a ``validating`` or ``mutating`` webhook configuration; conditional like replace_secret."""
+        call = self._webhook_configuration_call("replace", kind)
+        return await self._write_raw(call, name, dict(body), field_manager=field_manager)

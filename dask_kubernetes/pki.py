@@ -42,39 +42,52 @@ def public_key_pem(private_pem: bytes) -> bytes:
     )
 
 
+# The key usages a CA certificate asserts; every other flag of x509.KeyUsage is off.
+_CA_KEY_USAGES = frozenset({"digital_signature", "key_cert_sign", "crl_sign"})
+_KEY_USAGE_FLAGS = (
+    "digital_signature content_commitment key_encipherment data_encipherment key_agreement "
+    "key_cert_sign crl_sign encipher_only decipher_only"
+).split()
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
+
+
+def _rsa_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """Load a private key that :func:`rsa_key_pem` made (or a CA's, which it made too)."""
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError(f"expected an RSA private key, got {type(key).__name__}")
+    return key
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: rsa.RSAPrivateKey, *, days: int, ca: bool
+) -> x509.CertificateBuilder:
+    """A certificate for ``key``, valid from five minutes ago (clock skew) for ``days``."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - datetime.timedelta(minutes=5))
+        .not_valid_after(_now() + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
 
 
 def make_ca(common_name: str, *, days: int = 3650) -> KeyPair:
     """Create a self-signed CA."""
     key_pem = rsa_key_pem()
-    key = serialization.load_pem_private_key(key_pem, password=None)
+    key = _rsa_key(key_pem)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    usage = x509.KeyUsage(**{flag: flag in _CA_KEY_USAGES for flag in _KEY_USAGE_FLAGS})
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - datetime.timedelta(minutes=5))
-        .not_valid_after(_now() + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())  # type: ignore[arg-type]
+        _builder(name, name, key, days=days, ca=True)
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
     )
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), key_pem)
 
@@ -91,32 +104,20 @@ def issue(
 ) -> KeyPair:
     """Issue a serving (or, with ``client``, a client) certificate signed by ``ca``."""
     ca_cert = x509.load_pem_x509_certificate(ca.cert)
-    ca_key = serialization.load_pem_private_key(ca.key, password=None)
     key_pem = rsa_key_pem()
-    key = serialization.load_pem_private_key(key_pem, password=None)
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
     attrs += [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attrs))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - datetime.timedelta(minutes=5))
-        .not_valid_after(_now() + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]
-            ),
-            critical=False,
-        )
+    usage = x509.ExtendedKeyUsage(
+        [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]
     )
+    builder = _builder(
+        x509.Name(attrs), ca_cert.subject, _rsa_key(key_pem), days=days, ca=False
+    ).add_extension(usage, critical=False)
     sans: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    cert = builder.sign(_rsa_key(ca.key), hashes.SHA256())
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), key_pem)
 
 

@@ -83,11 +83,7 @@ def env(container: Mapping[str, Any], path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     for i, var in mapping_items(container.get("env")):
         where = f"{path}.env[{i}]"
-        name = var.get("name")
-        if not isinstance(name, str) or not name:
-            errors.append(kf.required(f"{where}.name"))
-        else:
-            errors += kf.each(f"{where}.name", name, kf.env_var_name(name))
+        errors += kf.required_name(f"{where}.name", var.get("name"), kf.env_var_name)
         source = var.get("valueFrom")
         if isinstance(source, Mapping):
             if var.get("value"):
@@ -285,12 +281,7 @@ def validate_container(
     ``volumes`` are the names mounts may refer to; ``grace`` is the Pod's
     terminationGracePeriodSeconds, which bounds a ``sleep`` hook.
     """
-    errors: list[FieldError] = []
-    name = container.get("name")
-    if not isinstance(name, str) or not name:
-        errors.append(kf.required(f"{path}.name"))
-    else:
-        errors += kf.each(f"{path}.name", name, kf.dns1123_label(name))
+    errors = kf.required_name(f"{path}.name", container.get("name"), kf.dns1123_label)
     image = container.get("image")
     if not isinstance(image, str) or not image:
         errors.append(kf.required(f"{path}.image"))

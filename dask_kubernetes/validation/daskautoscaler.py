@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import ratchet
-from dask_kubernetes.validation import shared as common
+from dask_kubernetes.validation import ratchet, shared
 from dask_kubernetes.validation.errors import FieldError
 
 
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskAutoscaler: its cluster, bounds and optional worker group name."""
-    spec = common.spec_of(obj)
-    errors = common.cluster_name(spec.get("cluster"), "spec.cluster")
+    spec = shared.spec_of(obj)
+    errors = shared.cluster_name(spec.get("cluster"), "spec.cluster")
     minimum, maximum = spec.get("minimum", 0), spec.get("maximum")
     bounds_ok = True
     for name, value in (("minimum", minimum), ("maximum", maximum)):
@@ -27,13 +26,13 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
         )
     group = spec.get("workerGroup")
     if group is not None:
-        errors += common.dns_label(group, "spec.workerGroup")
+        errors += shared.dns_label(group, "spec.workerGroup")
     return errors
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
     """Check an updated DaskAutoscaler: the create rules on changed fields, and it stays with its cluster."""
-    return ratchet.validate_changed(validate, obj, old) + common.immutable(
+    return ratchet.validate_changed(validate, obj, old) + shared.immutable(
         obj, old, "spec.cluster", "create a new DaskAutoscaler to scale another cluster"
     )
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import practices, ratchet
-from dask_kubernetes.validation import shared as common
+from dask_kubernetes.validation import practices, ratchet, shared
 from dask_kubernetes.validation.errors import FieldError
 
 
 def validate_cluster_spec(spec: Mapping[str, Any], path: str = "spec") -> list[FieldError]:
     """Check a cluster spec: worker and scheduler PodSpecs and the scheduler Service."""
     errors: list[FieldError] = []
-    errors += common.worker(spec.get("worker"), f"{path}.worker")
+    errors += shared.worker(spec.get("worker"), f"{path}.worker")
     scheduler = spec.get("scheduler")
     if not isinstance(scheduler, Mapping):
         errors.append(FieldError(f"{path}.scheduler", "required field is missing", "FieldValueRequired"))
     else:
-        errors += common.pod_spec(scheduler.get("spec"), f"{path}.scheduler.spec", role="scheduler")
+        errors += shared.pod_spec(scheduler.get("spec"), f"{path}.scheduler.spec", role="scheduler")
         service = scheduler.get("service")
         if not isinstance(service, Mapping):
             errors.append(
@@ -52,8 +51,8 @@ def cluster_spec_warnings(spec: Mapping[str, Any], path: str = "spec") -> list[s
 
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskCluster; every error names its field."""
-    errors = common.cluster_name(common.metadata_name(obj), "metadata.name")
-    return errors + validate_cluster_spec(common.spec_of(obj))
+    errors = shared.cluster_name(shared.metadata_name(obj), "metadata.name")
+    return errors + validate_cluster_spec(shared.spec_of(obj))
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
@@ -63,4 +62,4 @@ def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[Fiel
 
 def warnings(obj: Mapping[str, Any]) -> list[str]:
     """Best-practice warnings for a DaskCluster."""
-    return practices.unique(cluster_spec_warnings(common.spec_of(obj)))
+    return practices.unique(cluster_spec_warnings(shared.spec_of(obj)))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import practices, ratchet
-from dask_kubernetes.validation import shared as common
+from dask_kubernetes.validation import practices, ratchet, shared
 from dask_kubernetes.validation.daskcluster import cluster_spec_warnings, validate_cluster_spec
 from dask_kubernetes.validation.errors import FieldError
 
@@ -16,8 +15,8 @@ DEFAULT_RUNNER_RESTART_POLICY = "OnFailure"
 
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskJob: its name (the cluster takes it), runner Pod and cluster spec."""
-    errors = common.cluster_name(common.metadata_name(obj), "metadata.name")
-    spec = common.spec_of(obj)
+    errors = shared.cluster_name(shared.metadata_name(obj), "metadata.name")
+    spec = shared.spec_of(obj)
     job = spec.get("job")
     if not isinstance(job, Mapping):
         errors.append(FieldError("spec.job", "required field is missing", "FieldValueRequired"))
@@ -34,7 +33,7 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
                 )
             )
         named = {error.path for error in runner}
-        errors += [e for e in common.pod_spec(pod, "spec.job.spec", role="runner") if e.path not in named]
+        errors += [e for e in shared.pod_spec(pod, "spec.job.spec", role="runner") if e.path not in named]
         errors += runner
     cluster = spec.get("cluster")
     if not isinstance(cluster, Mapping) or not isinstance(cluster.get("spec"), Mapping):
@@ -70,7 +69,7 @@ def _runner(obj: Mapping[str, Any]) -> Any:
     A DaskJob stored while the (fail-open) defaulting webhook was away lacks the
     default; filling it on both sides keeps that from reading as a change.
     """
-    job = common.value_at(obj, "spec.job")
+    job = shared.value_at(obj, "spec.job")
     pod = job.get("spec") if isinstance(job, Mapping) else None
     if isinstance(pod, Mapping) and pod.get("restartPolicy") is None:
         return {**job, "spec": {**pod, "restartPolicy": DEFAULT_RUNNER_RESTART_POLICY}}
@@ -79,7 +78,7 @@ def _runner(obj: Mapping[str, Any]) -> Any:
 
 def warnings(obj: Mapping[str, Any]) -> list[str]:
     """Best-practice warnings for the runner Pod and the job's cluster."""
-    spec = common.spec_of(obj)
+    spec = shared.spec_of(obj)
     found: list[str] = []
     job = spec.get("job")
     if isinstance(job, Mapping):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeGuard
 
 from dask_kubernetes.validation.errors import FieldError
 
@@ -97,24 +97,23 @@ _QUALIFIED = re.compile(f"^{_QUALIFIED_FMT}$")
 PORT_RANGE_MSG = "must be between 1 and 65535, inclusive"
 
 
+def _name_problems(value: str, limit: int, pattern: re.Pattern[str], message: str) -> list[str]:
+    problems = []
+    if len(value) > limit:
+        problems.append(f"must be no more than {limit} characters")
+    if not pattern.match(value):
+        problems.append(message)
+    return problems
+
+
 def dns1123_label(value: str) -> list[str]:
     """Problems of a DNS-1123 label (container, volume and port-less names); [] when valid."""
-    problems = []
-    if len(value) > DNS1123_LABEL_MAX:
-        problems.append(f"must be no more than {DNS1123_LABEL_MAX} characters")
-    if not _LABEL.match(value):
-        problems.append(LABEL_MSG)
-    return problems
+    return _name_problems(value, DNS1123_LABEL_MAX, _LABEL, LABEL_MSG)
 
 
 def dns1123_subdomain(value: str) -> list[str]:
     """Problems of a DNS-1123 subdomain (ServiceAccount and object names); [] when valid."""
-    problems = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        problems.append(f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters")
-    if not _SUBDOMAIN.match(value):
-        problems.append(SUBDOMAIN_MSG)
-    return problems
+    return _name_problems(value, DNS1123_SUBDOMAIN_MAX, _SUBDOMAIN, SUBDOMAIN_MSG)
 
 
 def port_name(value: str) -> list[str]:
@@ -193,7 +192,14 @@ def each(path: str, value: str, problems: list[str]) -> list[FieldError]:
     return [invalid(path, value, problem) for problem in problems]
 
 
-def is_int(value: Any) -> bool:
+def required_name(path: str, value: Any, check: Callable[[str], list[str]]) -> list[FieldError]:
+    """``Required value`` for an absent or empty name, else one error per problem ``check`` finds."""
+    if not isinstance(value, str) or not value:
+        return [required(path)]
+    return each(path, value, check(value))
+
+
+def is_int(value: Any) -> TypeGuard[int]:
     """True for a JSON integer (a bool is not one)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -70,13 +70,9 @@ def volumes(spec: Mapping[str, Any], path: str) -> tuple[set[str], list[FieldErr
     for i, volume in containers.mapping_items(spec.get("volumes")):
         where = f"{path}.volumes[{i}]"
         name = volume.get("name")
-        own: list[FieldError] = []
-        if not isinstance(name, str) or not name:
-            own.append(kf.required(f"{where}.name"))
-        else:
-            own += kf.each(f"{where}.name", name, kf.dns1123_label(name))
-            if name in names:
-                own.append(kf.duplicate(f"{where}.name", name))
+        own = kf.required_name(f"{where}.name", name, kf.dns1123_label)
+        if isinstance(name, str) and name in names:
+            own.append(kf.duplicate(f"{where}.name", name))
         own += _volume_source(volume, where)
         if not own and isinstance(name, str):
             names.add(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,12 +22,10 @@ from dask_kubernetes.webhooks import body, reviews
 from dask_kubernetes.webhooks.kube import ClusterLookup, KubeClient, NoLookup
 from dask_kubernetes.webhooks.metrics import Metrics
 from dask_kubernetes.webhooks.routes import health, mutate, validate
-from dask_kubernetes.webhooks.state import WebhookState
+from dask_kubernetes.webhooks.state import BackgroundTask, WebhookState
 
 log = logging.getLogger(__name__)
 
-# A background task runs for the app's lifetime, e.g. the CA and caBundle sync.
-BackgroundTask = Callable[[WebhookState], Awaitable[None]]
 # How many parser complaints a 400 lists; the rest are counted.
 _MAX_LISTED_ERRORS = 5
 

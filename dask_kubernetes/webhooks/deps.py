@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from dask_kubernetes.settings import Settings
 from dask_kubernetes.webhooks.body import read_limited
 from dask_kubernetes.webhooks.kube import ClusterLookup
 from dask_kubernetes.webhooks.metrics import Metrics
@@ -28,12 +27,6 @@ async def read_review(request: Request) -> AdmissionReview:
     ``BodyTooLarge`` (answered 413) before it is buffered.
     """
     return parse(await read_limited(request, MAX_BODY_BYTES))
-
-
-async def get_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def get_kube(request: Request) -> ClusterLookup:
@@ -55,7 +48,6 @@ async def get_state(request: Request) -> WebhookState:
 
 
 ReviewDep = Annotated[AdmissionReview, Depends(read_review)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 KubeClientDep = Annotated[ClusterLookup, Depends(get_kube)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 StateDep = Annotated[WebhookState, Depends(get_state)]

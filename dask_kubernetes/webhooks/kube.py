@@ -17,6 +17,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from dask_kubernetes import kubeconfig
 from dask_kubernetes.api import constants
+from dask_kubernetes.kubeapi import Kube
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,12 @@ class NoLookup:
 
 
 class KubeClient:
-    """A kubernetes_asyncio client with the webhook's credentials."""
+    """The webhook's connection: the :class:`~dask_kubernetes.kubeapi.Kube` facade with its credentials."""
 
     def __init__(self, api: client.ApiClient, *, timeout: float) -> None:
         self.api = api
         self.timeout = timeout
-        self._custom = client.CustomObjectsApi(api)
+        self.kube = Kube(api)
 
     @classmethod
     async def connect(cls, *, timeout: float) -> KubeClient:
@@ -53,26 +54,16 @@ class KubeClient:
     async def cluster_exists(self, namespace: str, name: str) -> bool | None:
         """GET the DaskCluster; False only on a clean 404."""
         try:
-            await asyncio.wait_for(
-                self._custom.get_namespaced_custom_object(
-                    constants.GROUP,
-                    constants.VERSION,
-                    namespace,
-                    constants.PLURAL_CLUSTER,
-                    name,
-                    _request_timeout=self.timeout,
-                ),
-                timeout=self.timeout,
+            found = await asyncio.wait_for(
+                self.kube.get(constants.PLURAL_CLUSTER, namespace, name), timeout=self.timeout
             )
         except ApiException as exc:
-            if exc.status == 404:
-                return False
             log.info("could not look up DaskCluster %s/%s: %s %s", namespace, name, exc.status, exc.reason)
             return None
         except Exception as exc:  # noqa: BLE001 - any failure means "no opinion"
             log.info("could not look up DaskCluster %s/%s: %r", namespace, name, exc)
             return None
-        return True
+        return found is not None
 
     async def close(self) -> None:
         """Close the HTTP session."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from dask_kubernetes.webhooks.kube import ClusterLookup, NoLookup
 
@@ -20,3 +22,7 @@ class WebhookState:
     kube: ClusterLookup = field(default_factory=NoLookup)
     ready: bool = False
     not_ready_reason: str = "starting"
+
+
+# A background task runs for the app's lifetime, e.g. the CA and caBundle sync.
+BackgroundTask = Callable[[WebhookState], Coroutine[Any, Any, None]]

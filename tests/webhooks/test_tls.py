@@ -80,9 +80,7 @@ def test_the_file_watcher_survives_a_half_written_pair(tmp_path, ca):
 
 
 def _secret(data):
-    from kubernetes_asyncio.client import V1ObjectMeta, V1Secret
-
-    return V1Secret(metadata=V1ObjectMeta(name="ca", resource_version="1"), data=data)
+    return {"metadata": {"name": "ca", "resourceVersion": "1"}, "data": data}
 
 
 def test_the_ca_is_read_back_from_its_secret(ca):

@@ -88,4 +88,5 @@ def compact_size(crd: dict[str, Any]) -> int:
 
 def openapi_schema(crd: dict[str, Any]) -> dict[str, Any]:
     """Return the ``openAPIV3Schema`` of a CRD's single version."""
-    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return schema

@@ -41,13 +41,9 @@ def _delete_patch(obj: dict[str, Any]) -> dict[str, Any]:
     return {"patch": yamlio.dump(body)}
 
 
-def render(chart: Path) -> dict[str, str]:
-    """Render the overlays from ``chart``; keys are paths relative to the project root."""
+def _base(crds: list[dict[str, Any]], rest: list[dict[str, Any]], namespace: str) -> dict[str, str]:
+    """The CRDs, one file each, the namespace and everything else the chart makes."""
     files: dict[str, str] = {}
-    namespace = helm.NAMESPACE
-    objs = helm.template(chart, values={"crds": {"keep": False}})
-    crds = _select(objs, lambda o: o["kind"] == "CustomResourceDefinition")
-    rest = _select(objs, lambda o: o["kind"] != "CustomResourceDefinition")
     crd_files = []
     for crd in crds:
         plural = crd["spec"]["names"]["plural"]
@@ -60,7 +56,11 @@ def render(chart: Path) -> dict[str, str]:
         namespace=namespace,
         resources=["namespace.yaml", *crd_files, "operator.yaml"],
     )
+    return files
 
+
+def _namespaced(chart: Path, rest: list[dict[str, Any]], namespace: str) -> dict[str, str]:
+    """The operator watching only its own namespace, with Roles instead of ClusterRoles."""
     namespaced = helm.template(
         chart,
         values={
@@ -76,27 +76,32 @@ def render(chart: Path) -> dict[str, str]:
     cluster_rbac = [
         o for o in rest if o["kind"] in ("ClusterRole", "ClusterRoleBinding") and _key(o) not in in_namespaced
     ]
-    files["overlays/namespaced/role.yaml"] = _docs(roles)
-    files["overlays/namespaced/kustomization.yaml"] = _kustomization(
-        namespace=namespace,
-        resources=["../base", "role.yaml"],
-        patches=[
-            *(_delete_patch(obj) for obj in cluster_rbac),
-            {
-                "target": {"kind": "Deployment", "name": helm.RELEASE},
-                "patch": yamlio.dump(
-                    [
-                        {
-                            "op": "replace",
-                            "path": "/spec/template/spec/containers/0/args/0",
-                            "value": f"--namespace={namespace}",
-                        }
-                    ]
-                ),
-            },
-        ],
-    )
+    return {
+        "overlays/namespaced/role.yaml": _docs(roles),
+        "overlays/namespaced/kustomization.yaml": _kustomization(
+            namespace=namespace,
+            resources=["../base", "role.yaml"],
+            patches=[
+                *(_delete_patch(obj) for obj in cluster_rbac),
+                {
+                    "target": {"kind": "Deployment", "name": helm.RELEASE},
+                    "patch": yamlio.dump(
+                        [
+                            {
+                                "op": "replace",
+                                "path": "/spec/template/spec/containers/0/args/0",
+                                "value": f"--namespace={namespace}",
+                            }
+                        ]
+                    ),
+                },
+            ],
+        ),
+    }
 
+
+def _prometheus(chart: Path, namespace: str) -> dict[str, str]:
+    """The scheduler's ServiceMonitor and the workers' PodMonitor."""
     monitored = helm.template(
         chart,
         values={
@@ -108,10 +113,23 @@ def render(chart: Path) -> dict[str, str]:
         },
     )
     monitors = _select(monitored, lambda o: o["apiVersion"].startswith("monitoring.coreos.com/"))
-    files["overlays/prometheus/monitors.yaml"] = _docs(monitors)
-    files["overlays/prometheus/kustomization.yaml"] = _kustomization(
-        namespace=namespace, resources=["../base", "monitors.yaml"]
-    )
+    return {
+        "overlays/prometheus/monitors.yaml": _docs(monitors),
+        "overlays/prometheus/kustomization.yaml": _kustomization(
+            namespace=namespace, resources=["../base", "monitors.yaml"]
+        ),
+    }
+
+
+def render(chart: Path) -> dict[str, str]:
+    """Render the overlays from ``chart``; keys are paths relative to the project root."""
+    namespace = helm.NAMESPACE
+    objs = helm.template(chart, values={"crds": {"keep": False}})
+    crds = _select(objs, lambda o: o["kind"] == "CustomResourceDefinition")
+    rest = _select(objs, lambda o: o["kind"] != "CustomResourceDefinition")
+    files = _base(crds, rest, namespace)
+    files.update(_namespaced(chart, rest, namespace))
+    files.update(_prometheus(chart, namespace))
     files.update(_cert_manager(chart, rest, namespace))
     return files
 

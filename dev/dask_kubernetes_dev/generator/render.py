@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dask_kubernetes import yamlio
-from dask_kubernetes_dev.generator import argocd, chart, crds, kubeflow, overlays, policies, sources
+from dask_kubernetes_dev.generator import argocd, bodies, chart, crds, kubeflow, overlays, policies, sources
 from dask_kubernetes_dev.generator.openapi import Resolver
 
 # Directories whose every file the generator owns: a file there it no longer
@@ -68,9 +68,10 @@ def render(root: Path) -> dict[str, str]:
             target.write_text(text)
         files.update(overlays.render(temp_chart))
         files.update(kubeflow.render(temp_chart, src.rbac, overlays.KUSTOMIZE_API))
-    files.update(argocd.render(root, overlays.KUSTOMIZE_API))
+    files.update(argocd.render(overlays.KUSTOMIZE_API))
     files.update(policies.render(root, overlays.KUSTOMIZE_API))
     files.update(_examples_index(root))
+    files.update(bodies.render(src))
     return files
 
 

@@ -24,7 +24,6 @@ class Sources:
     """Everything the generator reads, loaded once."""
 
     root: Path
-    kubernetes_version: str
     kubernetes: dict[str, Any]
     definitions: dict[str, Any]
     crds: dict[str, dict[str, Any]]
@@ -38,7 +37,6 @@ def load(root: Path) -> Sources:
     vendored = json.loads(vendor.vendored_path(root).read_text())
     return Sources(
         root=root,
-        kubernetes_version=vendored["kubernetesVersion"],
         kubernetes=vendored["definitions"],
         definitions=load_yaml(schemas / "crds" / "definitions.yaml"),
         crds={name: load_yaml(schemas / "crds" / f"{name}.yaml") for name in CRD_FILES},

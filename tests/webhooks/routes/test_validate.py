@@ -314,24 +314,20 @@ def test_job_cluster_spec_is_checked_with_its_own_path(client):
 # --- updates: immutable fields ---------------------------------------------------
 
 
-def test_worker_group_cannot_move_to_another_cluster(client):
-    old = _group()
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_group, "field is immutable: create a new worker group to join another cluster"),
+        (_autoscaler, "field is immutable: create a new DaskAutoscaler to scale another cluster"),
+    ],
+    ids=["worker-group", "autoscaler"],
+)
+def test_cannot_move_to_another_cluster(client, make, message):
+    old = make()
     new = copy.deepcopy(old)
     new["spec"]["cluster"] = "other"
     response = post(client, new, operation="UPDATE", old=old)
-    assert causes(response) == [
-        ("spec.cluster", "field is immutable: create a new worker group to join another cluster")
-    ]
-
-
-def test_autoscaler_cannot_move_to_another_cluster(client):
-    old = _autoscaler()
-    new = copy.deepcopy(old)
-    new["spec"]["cluster"] = "other"
-    response = post(client, new, operation="UPDATE", old=old)
-    assert causes(response) == [
-        ("spec.cluster", "field is immutable: create a new DaskAutoscaler to scale another cluster")
-    ]
+    assert causes(response) == [("spec.cluster", message)]
 
 
 def test_job_runner_cannot_change_after_creation(client):
