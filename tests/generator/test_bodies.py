@@ -116,6 +116,7 @@ def test_a_schema_change_without_generate_is_drift(root, tmp_path: Path):
     shutil.copy(root / bodies_generator.TARGET, tmp_path / bodies_generator.TARGET)
     source = tmp_path / "schemas/crds/daskjob.yaml"
     source.write_text(source.read_text().replace("    clusterName: {type: string}\n", ""))
-    proc = run([sys.executable, "-m", "dask_kubernetes.cli", "generate", "--check"], cwd=tmp_path)
+    # -P: the copied dask_kubernetes/ folder in the working directory must not shadow the package.
+    proc = run([sys.executable, "-P", "-m", "dask_kubernetes.cli", "generate", "--check"], cwd=tmp_path)
     assert proc.returncode == 1
     assert f"differs from a fresh render: {bodies_generator.TARGET}" in proc.stderr

@@ -11,7 +11,7 @@ COPIED = ["schemas", "charts", "overlays", "examples", "resource_customizations"
 
 
 def _generate(*args, cwd):
-    return run([sys.executable, "-m", "dask_kubernetes.cli", "generate", *args], cwd=cwd)
+    return run([sys.executable, "-P", "-m", "dask_kubernetes.cli", "generate", *args], cwd=cwd)
 
 
 def test_committed_files_match_a_fresh_render(root):

@@ -23,6 +23,6 @@ def test_a_hand_edited_health_check_is_drift(root, tmp_path):
         shutil.copytree(root / name, tmp_path / name)
     script = tmp_path / argocd.health_path("DaskCluster")
     script.write_text(script.read_text().replace('"Degraded"', '"Healthy"'))
-    proc = run([sys.executable, "-m", "dask_kubernetes.cli", "generate", "--check"], cwd=tmp_path)
+    proc = run([sys.executable, "-P", "-m", "dask_kubernetes.cli", "generate", "--check"], cwd=tmp_path)
     assert proc.returncode == 1
     assert f"differs from a fresh render: {argocd.health_path('DaskCluster')}" in proc.stderr

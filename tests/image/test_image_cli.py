@@ -8,7 +8,7 @@ import sys
 
 def test_a_bad_tag_is_named(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "dask_kubernetes.cli", "image", "build", "--tag", "not a tag!"],
+        [sys.executable, "-P", "-m", "dask_kubernetes.cli", "image", "build", "--tag", "not a tag!"],
         capture_output=True,
         text=True,
         timeout=60,
