@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import bodies, constants, naming
 from dask_kubernetes.operator.builders.metadata import merge_metadata, object_meta, with_env
 
 
-def build_job_cluster(job: Mapping[str, Any]) -> dict[str, Any]:
+def build_job_cluster(job: bodies.DaskJob) -> bodies.DaskCluster:
     """Build the DaskCluster of a job: it has the job's name and ``spec.cluster``."""
     meta = job["metadata"]
     name, namespace = meta["name"], meta["namespace"]
@@ -20,11 +19,11 @@ def build_job_cluster(job: Mapping[str, Any]) -> dict[str, Any]:
         "apiVersion": constants.API_VERSION,
         "kind": constants.KIND_CLUSTER,
         "metadata": object_meta(naming.job_cluster_name(name), namespace, merged, job),
-        "spec": copy.deepcopy(dict(cluster["spec"])),
+        "spec": copy.deepcopy(bodies.DaskClusterSpec(**cluster["spec"])),
     }
 
 
-def build_job_runner_pod(job: Mapping[str, Any]) -> dict[str, Any]:
+def build_job_runner_pod(job: bodies.DaskJob) -> dict[str, Any]:
     """Build the runner Pod: ``Client()`` inside it connects with no arguments."""
     meta = job["metadata"]
     name, namespace = meta["name"], meta["namespace"]

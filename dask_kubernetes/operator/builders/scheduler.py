@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import bodies, constants, naming
 from dask_kubernetes.operator.builders.metadata import merge_metadata, object_meta, with_env
 
 ROUTES_VALUE = repr(list(constants.SCHEDULER_HTTP_ROUTES))
@@ -17,12 +17,12 @@ def scheduler_labels(cluster: str) -> dict[str, str]:
     return naming.scheduler_selector(cluster)
 
 
-def scheduler_template_hash(cluster: Mapping[str, Any]) -> str:
+def scheduler_template_hash(cluster: bodies.DaskCluster) -> str:
     """Hash ``spec.scheduler.spec``: the scheduler Pod carries it, and is recreated when it changes."""
     return naming.template_hash(cluster["spec"]["scheduler"].get("spec"))
 
 
-def build_scheduler_pod(cluster: Mapping[str, Any]) -> dict[str, Any]:
+def build_scheduler_pod(cluster: bodies.DaskCluster) -> dict[str, Any]:
     """Build the scheduler Pod from ``spec.scheduler.spec``, owned by the cluster.
 
     The scheduler's HTTP routes get the API the operator calls, unless the user
@@ -49,7 +49,7 @@ def build_scheduler_pod(cluster: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_scheduler_service(cluster: Mapping[str, Any]) -> dict[str, Any]:
+def build_scheduler_service(cluster: bodies.DaskCluster) -> dict[str, Any]:
     """Build the scheduler Service from ``spec.scheduler.service``, owned by the cluster."""
     meta = cluster["metadata"]
     name, namespace = meta["name"], meta["namespace"]

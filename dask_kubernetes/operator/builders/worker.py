@@ -6,11 +6,11 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.api import constants, naming
+from dask_kubernetes.api import bodies, constants, naming
 from dask_kubernetes.operator.builders.metadata import merge_metadata, object_meta, with_env
 
 
-def build_default_worker_group(cluster: Mapping[str, Any]) -> dict[str, Any]:
+def build_default_worker_group(cluster: bodies.DaskCluster) -> bodies.DaskWorkerGroup:
     """Build the cluster's default DaskWorkerGroup from ``spec.worker``."""
     meta = cluster["metadata"]
     name, namespace = meta["name"], meta["namespace"]
@@ -26,7 +26,7 @@ def build_default_worker_group(cluster: Mapping[str, Any]) -> dict[str, Any]:
         "metadata": object_meta(naming.default_worker_group_name(name), namespace, merged, cluster),
         "spec": {
             "cluster": name,
-            "worker": copy.deepcopy(dict(worker)),
+            "worker": copy.deepcopy(bodies.WorkerSpec(**worker)),
             **(
                 {"progressDeadlineSeconds": cluster["spec"]["progressDeadlineSeconds"]}
                 if cluster["spec"].get("progressDeadlineSeconds")
@@ -50,7 +50,7 @@ def worker_template_hash(group: Mapping[str, Any]) -> str:
     return naming.template_hash(worker_template(group["spec"]["worker"]))
 
 
-def build_worker_pod(group: Mapping[str, Any], pod_name: str) -> dict[str, Any]:
+def build_worker_pod(group: bodies.DaskWorkerGroup, pod_name: str) -> dict[str, Any]:
     """Build one worker Pod of a DaskWorkerGroup, owned by the group.
 
     Every container learns the scheduler's address and its worker name (the Pod

@@ -8,7 +8,7 @@ waits until a lower target has held for a while (see
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -24,7 +24,7 @@ RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
 
 
 async def _scale(
-    ctx: Context, scaler: dict[str, Any], group_name: str, current: int, replicas: int, target: int
+    ctx: Context, scaler: bodies.DaskAutoscaler, group_name: str, current: int, replicas: int, target: int
 ) -> None:
     """Set the worker group's replicas, and say so in an event on the autoscaler."""
     patch = {"spec": {"worker": {"replicas": replicas}}}
@@ -40,7 +40,7 @@ async def _scale(
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Poll the scheduler once and scale the target group if the decision changed; poll again soon."""
-    scaler = children.live(ctx, PLURAL, namespace, name)
+    scaler = cast("bodies.DaskAutoscaler | None", children.live(ctx, PLURAL, namespace, name))
     if scaler is None:
         return None
     if await admission.reject_if_unbuildable(ctx, PLURAL, scaler, {}):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -38,7 +38,7 @@ def _outdated(pod: Mapping[str, Any], template: str) -> bool:
     return have is not None and have != template
 
 
-async def _ensure_scheduler(ctx: Context, cluster: Mapping[str, Any]) -> dict[str, Any] | None:
+async def _ensure_scheduler(ctx: Context, cluster: bodies.DaskCluster) -> dict[str, Any] | None:
     """Create, replace or recreate the scheduler Pod; return the current one (None while it is replaced)."""
     meta = cluster["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -72,7 +72,7 @@ async def _ensure_scheduler(ctx: Context, cluster: Mapping[str, Any]) -> dict[st
     return pod
 
 
-async def _ensure_service(ctx: Context, cluster: Mapping[str, Any]) -> None:
+async def _ensure_service(ctx: Context, cluster: bodies.DaskCluster) -> None:
     """Create the scheduler Service, or patch it in place when ``spec.scheduler.service`` changed."""
     meta = cluster["metadata"]
     namespace, service_name = meta["namespace"], naming.scheduler_name(meta["name"])
@@ -96,7 +96,7 @@ async def _ensure_service(ctx: Context, cluster: Mapping[str, Any]) -> None:
         )
 
 
-async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dict[str, Any] | None:
+async def _ensure_default_group(ctx: Context, cluster: bodies.DaskCluster) -> dict[str, Any] | None:
     """Create the default group and keep all of its ``spec.worker`` in step with the cluster's.
 
     Replicas are pushed only when the cluster's generation moved, so a direct
@@ -128,7 +128,7 @@ async def _ensure_default_group(ctx: Context, cluster: Mapping[str, Any]) -> dic
     return group
 
 
-async def _check_idle(ctx: Context, cluster: Mapping[str, Any], scheduler_pod: Mapping[str, Any]) -> bool:
+async def _check_idle(ctx: Context, cluster: bodies.DaskCluster, scheduler_pod: Mapping[str, Any]) -> bool:
     """Delete the cluster if its scheduler has been idle longer than ``idleTimeout``."""
     timeout = int(cluster["spec"].get("idleTimeout") or 0)
     address = schedulers.scheduler_address(scheduler_pod)
@@ -251,7 +251,7 @@ def _progress(
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Bring one DaskCluster's children and status in line with its spec."""
-    cluster = await preflight.reconcilable(ctx, PLURAL, namespace, name)
+    cluster = cast("bodies.DaskCluster | None", await preflight.reconcilable(ctx, PLURAL, namespace, name))
     if cluster is None:
         return None
     first_sight = not bodies.status_of(cluster).get("phase")

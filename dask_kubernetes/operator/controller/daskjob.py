@@ -8,7 +8,7 @@ stays so its logs can be read, until the DaskJob itself is deleted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -47,7 +47,7 @@ async def _delete_cluster(ctx: Context, namespace: str, name: str) -> None:
         await ctx.kube.delete(constants.PLURAL_CLUSTER, namespace, name)
 
 
-async def _sync_cluster(ctx: Context, job: Mapping[str, Any], cluster: dict[str, Any]) -> dict[str, Any]:
+async def _sync_cluster(ctx: Context, job: bodies.DaskJob, cluster: dict[str, Any]) -> dict[str, Any]:
     """Carry a change of ``spec.cluster`` to the job's DaskCluster, which then rolls it out.
 
     Written once per change: if the API server stores the value differently, it is
@@ -61,7 +61,7 @@ async def _sync_cluster(ctx: Context, job: Mapping[str, Any], cluster: dict[str,
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Drive one DaskJob one step further."""
-    job = children.live(ctx, PLURAL, namespace, name)
+    job = cast("bodies.DaskJob | None", children.live(ctx, PLURAL, namespace, name))
     if job is None:
         return None
     status = dict(bodies.status_of(job))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
-from dask_kubernetes.api import constants, naming, times
+from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import worker as worker_builder
 from dask_kubernetes.operator.controller import admission, preflight, retirement
 from dask_kubernetes.operator.decisions import conditions, progress, scaling
@@ -28,7 +28,7 @@ PLURAL = constants.PLURAL_WORKER_GROUP
 RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
 
 
-async def _create_workers(ctx: Context, group: Mapping[str, Any], count: int, replacing: int) -> None:
+async def _create_workers(ctx: Context, group: bodies.DaskWorkerGroup, count: int, replacing: int) -> None:
     template = worker_builder.worker_template_hash(group)
     first = worker_builder.build_worker_pod(group, naming.worker_pod_name(group["metadata"]["name"]))
     await admission.admit(ctx, group, first, template)
@@ -89,7 +89,7 @@ async def _cluster_or_wait(
 
 
 async def _carry_out(
-    ctx: Context, group: Mapping[str, Any], members: list[dict[str, Any]], plan: scaling.Plan
+    ctx: Context, group: bodies.DaskWorkerGroup, members: list[dict[str, Any]], plan: scaling.Plan
 ) -> float | None:
     """Delete, create and retire workers as planned; return when to look again."""
     namespace = group["metadata"]["namespace"]
@@ -152,7 +152,7 @@ async def _report(
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Move one worker group's Pods towards its replicas and template, then report status."""
-    group = await preflight.reconcilable(ctx, PLURAL, namespace, name)
+    group = cast("bodies.DaskWorkerGroup | None", await preflight.reconcilable(ctx, PLURAL, namespace, name))
     if group is None:
         return None
     cluster_name = group["spec"]["cluster"]
