@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dask_kubernetes.api import constants
 from dask_kubernetes.validation import practices, ratchet, shared
 from dask_kubernetes.validation.daskcluster import cluster_spec_warnings, validate_cluster_spec
 from dask_kubernetes.validation.errors import FieldError
 
 RUNNER_RESTART_POLICIES = ("OnFailure", "Never")
-DEFAULT_RUNNER_RESTART_POLICY = "OnFailure"
 
 
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
@@ -72,7 +72,7 @@ def _runner(obj: Mapping[str, Any]) -> Any:
     job = shared.value_at(obj, "spec.job")
     pod = job.get("spec") if isinstance(job, Mapping) else None
     if isinstance(pod, Mapping) and pod.get("restartPolicy") is None:
-        return {**job, "spec": {**pod, "restartPolicy": DEFAULT_RUNNER_RESTART_POLICY}}
+        return {**job, "spec": {**pod, "restartPolicy": constants.DEFAULT_RUNNER_RESTART_POLICY}}
     return job
 
 

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from dask_kubernetes.api import constants
-from dask_kubernetes.validation.daskjob import DEFAULT_RUNNER_RESTART_POLICY
 
 # (path of the parent object, field, default value)
 Rule = tuple[tuple[str, ...], str, Any]
@@ -26,7 +25,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     constants.PLURAL_WORKER_GROUP: ((("spec", "worker"), "replicas", 1),),
     constants.PLURAL_JOB: (
-        (("spec", "job", "spec"), "restartPolicy", DEFAULT_RUNNER_RESTART_POLICY),
+        (("spec", "job", "spec"), "restartPolicy", constants.DEFAULT_RUNNER_RESTART_POLICY),
         (("spec", "cluster", "spec"), "idleTimeout", 0),
         (("spec", "cluster", "spec", "worker"), "replicas", 1),
     ),
