@@ -1,20 +1,7 @@
-"""A small async facade over the Kubernetes API, shared by the operator and the cluster managers.
-
-Objects go in and come out as plain dicts (camelCase, as in YAML).  Methods that
-create tolerate "already exists" and methods that delete tolerate "not found", so
-reconciles can be retried at any point without special cases.
-
-Two places where kubernetes_asyncio's stubs are narrower than the client: they
-name only the model classes as bodies (the client serialises plain dicts as they
-are), and they omit ``_content_type`` (which the client accepts and sends as the
-Content-Type header).  Those calls carry a ``type: ignore`` with that code.
-"""
+"""The :class:`Kube` facade: every API call of the operator, the webhook and the cluster managers."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -22,85 +9,11 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from dask_kubernetes.api import constants
+from dask_kubernetes.kubeapi import responses
+from dask_kubernetes.kubeapi.ratelimit import RateLimiter
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-
-
-async def _read(response: Any) -> bytes:
-    """Read a raw (``_preload_content=False``) response; errors raise ApiException.
-
-    Raw responses skip the client's own status check, so it is done here.  The
-    stubs type such a call's result as the decoded model, hence ``Any``.
-    """
-    body: bytes = await response.read()
-    if response.status >= 400:
-        exc = ApiException(status=response.status, reason=response.reason)
-        exc.body = body
-        raise exc
-    return body
-
-
-async def _json(response: Any) -> dict[str, Any]:
-    """Decode a raw response's JSON object; errors raise ApiException."""
-    data: dict[str, Any] = json.loads(await _read(response))
-    return data
-
-
-async def _raw(pending: Awaitable[Any], *, unless: int | None = None) -> dict[str, Any] | None:
-    """Await a raw call and decode it; None when the API answers with status ``unless``."""
-    try:
-        return await _json(await pending)
-    except ApiException as exc:
-        if unless is not None and exc.status == unless:
-            return None
-        raise
-
-
-async def _decoded(pending: Awaitable[Any]) -> dict[str, Any]:
-    """Await a call the client decodes itself (custom objects come back as dicts)."""
-    data: dict[str, Any] = await pending
-    return data
-
-
-def api_message(exc: BaseException) -> str:
-    """Return the API server's own message of an error (its Status ``message``), for status and events."""
-    if not isinstance(exc, ApiException):
-        return str(exc) or type(exc).__name__
-    try:
-        status = json.loads(exc.body or "{}")
-    except (TypeError, ValueError):
-        status = {}
-    message = status.get("message") if isinstance(status, dict) else None
-    return str(message or f"{exc.status} {exc.reason}")
-
-
-class RateLimiter:
-    """A token bucket (client-go's QPS and burst): at most ``burst`` calls at once, ``qps`` sustained.
-
-    It keeps a busy operator from flooding the API server; an idle one never waits.
-    """
-
-    def __init__(self, qps: float, burst: int) -> None:
-        self.qps = qps
-        self.burst = max(1, burst)
-        self._tokens = float(self.burst)
-        self._stamp = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        """Wait for a token."""
-        if self.qps <= 0:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.qps)
-            self._stamp = now
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.qps)
-                self._tokens = 1.0
-                self._stamp = time.monotonic()
-            self._tokens -= 1
 
 
 class Kube:
@@ -121,7 +34,7 @@ class Kube:
     async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         """Read one custom resource, or None if it does not exist."""
         try:
-            return await _decoded(
+            return await responses.decoded(
                 self.custom.get_namespaced_custom_object(
                     constants.GROUP, constants.VERSION, namespace, plural, name
                 )
@@ -135,7 +48,7 @@ class Kube:
         """Create a custom resource and return it; None if it already existed."""
         await self.limiter.acquire()
         try:
-            return await _decoded(
+            return await responses.decoded(
                 self.custom.create_namespaced_custom_object(
                     constants.GROUP, constants.VERSION, namespace, plural, dict(body)
                 )
@@ -155,7 +68,7 @@ class Kube:
             if status
             else self.custom.patch_namespaced_custom_object
         )
-        return await _decoded(
+        return await responses.decoded(
             patch(  # type: ignore[call-arg]  # stubs omit _content_type
                 constants.GROUP, constants.VERSION, namespace, plural, name, body, _content_type=content_type
             )
@@ -202,7 +115,7 @@ class Kube:
     async def list_pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
         """List Pods by label selector."""
         label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
-        data = await _json(
+        data = await responses.decode_json(
             await self.core.list_namespaced_pod(
                 namespace, label_selector=label_selector, _preload_content=False
             )
@@ -219,7 +132,7 @@ class Kube:
         """
         await self.limiter.acquire()
         if dry_run:
-            return await _json(
+            return await responses.decode_json(
                 await self.core.create_namespaced_pod(
                     namespace,
                     dict(body),  # type: ignore[arg-type]  # the client serialises dicts
@@ -227,7 +140,7 @@ class Kube:
                     _preload_content=False,
                 )
             )
-        return await _raw(
+        return await responses.raw(
             self.core.create_namespaced_pod(
                 namespace,
                 dict(body),  # type: ignore[arg-type]  # the client serialises dicts
@@ -239,14 +152,14 @@ class Kube:
     async def delete_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Delete a Pod gracefully; return what the API answered (the Pod, or a Status), None if gone."""
         await self.limiter.acquire()
-        return await _raw(
+        return await responses.raw(
             self.core.delete_namespaced_pod(name, namespace, _preload_content=False), unless=404
         )
 
     async def annotate_pod(self, namespace: str, name: str, annotations: Mapping[str, str]) -> dict[str, Any]:
         """Add annotations to a Pod; return the patched Pod."""
         await self.limiter.acquire()
-        return await _json(
+        return await responses.decode_json(
             await self.core.patch_namespaced_pod(  # type: ignore[call-arg]  # stubs omit _content_type
                 name,
                 namespace,
@@ -258,14 +171,14 @@ class Kube:
 
     async def get_service(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Read a Service, or None."""
-        return await _raw(
+        return await responses.raw(
             self.core.read_namespaced_service(name, namespace, _preload_content=False), unless=404
         )
 
     async def create_service(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create a Service and return it; None if it existed."""
         await self.limiter.acquire()
-        return await _raw(
+        return await responses.raw(
             self.core.create_namespaced_service(
                 namespace,
                 dict(body),  # type: ignore[arg-type]  # the client serialises dicts
@@ -277,7 +190,7 @@ class Kube:
     async def patch_service(self, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         """Merge-patch a Service (its type, ports, labels); return it."""
         await self.limiter.acquire()
-        return await _json(
+        return await responses.decode_json(
             await self.core.patch_namespaced_service(  # type: ignore[call-arg]  # stubs omit _content_type
                 name, namespace, dict(patch), _preload_content=False, _content_type=MERGE_PATCH
             )
@@ -286,7 +199,7 @@ class Kube:
     async def list_deployments(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         """List Deployments by label selector (to recognise clusters upstream's operator made)."""
         await self.limiter.acquire()
-        data = await _json(
+        data = await responses.decode_json(
             await client.AppsV1Api(self.api_client).list_namespaced_deployment(
                 namespace, label_selector=label_selector, _preload_content=False
             )
@@ -299,20 +212,20 @@ class Kube:
             response = await self.core.read_namespaced_pod_log(
                 name, namespace, tail_lines=tail, _preload_content=False
             )
-            return (await _read(response)).decode(errors="replace")
+            return (await responses.read(response)).decode(errors="replace")
         except ApiException:
             return ""
 
     # Leases and Events ---------------------------------------------------------
     async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Read a Lease, or None.  Lease calls do not wait for the rate limiter."""
-        return await _raw(
+        return await responses.raw(
             self.coordination.read_namespaced_lease(name, namespace, _preload_content=False), unless=404
         )
 
     async def create_lease(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a Lease and return it; a conflict raises (someone else created it first)."""
-        return await _json(
+        return await responses.decode_json(
             await self.coordination.create_namespaced_lease(
                 namespace,
                 dict(body),  # type: ignore[arg-type]  # the client serialises dicts
@@ -322,7 +235,7 @@ class Kube:
 
     async def replace_lease(self, namespace: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Replace a Lease (optimistically: a stale resourceVersion raises 409) and return it."""
-        return await _json(
+        return await responses.decode_json(
             await self.coordination.replace_namespaced_lease(
                 name,
                 namespace,
@@ -344,14 +257,14 @@ class Kube:
     # admission webhook configurations.  Writes name the webhook's field manager.
     async def _read_raw(self, call: Callable[..., Awaitable[Any]], *args: Any) -> dict[str, Any] | None:
         """Make a raw read and decode it; None if the object does not exist."""
-        return await _raw(call(*args, _preload_content=False), unless=404)
+        return await responses.raw(call(*args, _preload_content=False), unless=404)
 
     async def _write_raw(
         self, call: Callable[..., Awaitable[Any]], *args: Any, field_manager: str
     ) -> dict[str, Any]:
         """Make a raw write (a plain dict body is sent as it is) and decode the answer."""
         await self.limiter.acquire()
-        written: dict[str, Any] = await _json(
+        written: dict[str, Any] = await responses.decode_json(
             await call(*args, field_manager=field_manager, _preload_content=False)
         )
         return written
