@@ -68,9 +68,3 @@ def load_all(text: str) -> list[Any]:
     over a megabyte of YAML, which the pure-Python parser takes seconds to read.
     """
     return [doc for doc in YAML(typ="safe").load_all(text) if doc is not None]
-
-
-def indent(text: str, spaces: int) -> str:
-    """Indent every non-empty line, for embedding YAML inside a template."""
-    pad = " " * spaces
-    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))
