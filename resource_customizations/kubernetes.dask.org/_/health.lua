@@ -1,27 +1,37 @@
--- Argo CD health of a DaskJob, read from the kstatus conditions the dask-kubernetes operator
--- writes (Ready, Reconciling, Stalled with observedGeneration), in kstatus's order.
+-- Argo CD health of every dask-kubernetes kind (DaskCluster, DaskWorkerGroup, DaskJob,
+-- DaskAutoscaler), read from the kstatus conditions the operator writes (Ready,
+-- Reconciling, Stalled with observedGeneration), in kstatus's order.
+--
+-- The folder is `_`: in Argo CD's resource_customizations tree a `_` path segment is
+-- the wildcard `*`, so this one script is the health check of `kubernetes.dask.org/*`.
+-- overlays/argocd/argocd-cm.yaml holds this same script once for each kind, under
+-- resource.customizations.health.kubernetes.dask.org_<Kind>, which every Argo CD
+-- version reads.  Messages that name the object's kind take it from obj.kind.
+--
 -- A DaskJob that ran to its end is Healthy (Successful) or Degraded (Failed), whatever else.
 -- Uses only Lua's base library.
 local hs = {}
-if obj.status ~= nil and obj.status.jobStatus == "Successful" then
-  hs.status = "Healthy"
-  hs.message = "The job's runner Pod succeeded"
-  return hs
-end
-if obj.status ~= nil and obj.status.jobStatus == "Failed" then
-  hs.status = "Degraded"
-  hs.message = "The job's runner Pod failed"
-  return hs
+if obj.kind == "DaskJob" and obj.status ~= nil then
+  if obj.status.jobStatus == "Successful" then
+    hs.status = "Healthy"
+    hs.message = "The job's runner Pod succeeded"
+    return hs
+  end
+  if obj.status.jobStatus == "Failed" then
+    hs.status = "Degraded"
+    hs.message = "The job's runner Pod failed"
+    return hs
+  end
 end
 if obj.metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"
-  hs.message = "DaskJob is being deleted"
+  hs.message = obj.kind .. " is being deleted"
   return hs
 end
 local status = obj.status
 if status == nil or status.observedGeneration == nil then
   hs.status = "Progressing"
-  hs.message = "Waiting for the operator to reconcile the DaskJob"
+  hs.message = "Waiting for the operator to reconcile the " .. obj.kind
   return hs
 end
 if status.observedGeneration ~= obj.metadata.generation then
@@ -62,6 +72,6 @@ hs.status = "Progressing"
 if ready ~= nil and ready.message ~= nil and ready.message ~= "" then
   hs.message = ready.message
 else
-  hs.message = "Waiting for the DaskJob to be Ready"
+  hs.message = "Waiting for the " .. obj.kind .. " to be Ready"
 end
 return hs
