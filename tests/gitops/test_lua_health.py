@@ -106,3 +106,15 @@ def test_only_a_daskjob_is_judged_by_its_job_status(kind: str) -> None:
     assert luahealth(obj) == ("Healthy", "m")
     job = {**obj, "kind": constants.KIND_JOB}
     assert luahealth(job) == ("Degraded", "The job's runner Pod failed")
+
+
+def test_conditions_without_a_type_are_ignored_and_the_last_of_a_type_counts() -> None:
+    untyped = {"status": "True", "message": "no type"}
+    ready = [{"type": "Ready", "status": "False"}, {"type": "Ready", "status": "True", "message": "last"}]
+    assert luahealth(_object("DaskCluster", conditions=[untyped, *ready])) == ("Healthy", "last")
+    # Reconciling outranks Stalled, which outranks Ready, whatever their order in the list.
+    stalled = {"type": "Stalled", "status": "True", "message": "stalled"}
+    reconciling = {"type": "Reconciling", "status": "True", "message": "reconciling"}
+    assert luahealth(_object("DaskCluster", conditions=[*ready, stalled])) == ("Degraded", "stalled")
+    obj = _object("DaskCluster", conditions=[*ready, stalled, reconciling])
+    assert luahealth(obj) == ("Progressing", "reconciling")

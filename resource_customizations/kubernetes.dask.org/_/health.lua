@@ -39,35 +39,25 @@ if status.observedGeneration ~= obj.metadata.generation then
   hs.message = "Waiting for the operator to observe generation " .. obj.metadata.generation
   return hs
 end
-local ready = nil
-local reconciling = nil
-local stalled = nil
+local conditions = {}
 if status.conditions ~= nil then
   for _, condition in ipairs(status.conditions) do
-    if condition.type == "Ready" then
-      ready = condition
-    elseif condition.type == "Reconciling" then
-      reconciling = condition
-    elseif condition.type == "Stalled" then
-      stalled = condition
+    if condition.type ~= nil then
+      conditions[condition.type] = condition
     end
   end
 end
-if reconciling ~= nil and reconciling.status == "True" then
-  hs.status = "Progressing"
-  hs.message = reconciling.message
-  return hs
+-- kstatus's order: the first of Reconciling, Stalled and Ready that is True decides.
+local decisive = {{"Reconciling", "Progressing"}, {"Stalled", "Degraded"}, {"Ready", "Healthy"}}
+for _, rule in ipairs(decisive) do
+  local condition = conditions[rule[1]]
+  if condition ~= nil and condition.status == "True" then
+    hs.status = rule[2]
+    hs.message = condition.message
+    return hs
+  end
 end
-if stalled ~= nil and stalled.status == "True" then
-  hs.status = "Degraded"
-  hs.message = stalled.message
-  return hs
-end
-if ready ~= nil and ready.status == "True" then
-  hs.status = "Healthy"
-  hs.message = ready.message
-  return hs
-end
+local ready = conditions["Ready"]
 hs.status = "Progressing"
 if ready ~= nil and ready.message ~= nil and ready.message ~= "" then
   hs.message = ready.message
