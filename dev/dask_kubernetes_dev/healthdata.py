@@ -1,6 +1,6 @@
-"""Record live objects as the testdata of our Argo CD health checks (``health_test.yaml``).
+"""Record live objects as the testdata of our Argo CD health check (``health_test.yaml``).
 
-The health checks' test cases are objects the real operator wrote on the real control
+The health check's test cases are objects the real operator wrote on the real control
 plane, captured by ``tests/gitops/test_health_live.py``.  Run it with
 ``DASK_K8S_REFRESH_HEALTH_TESTDATA=1`` to rewrite them after the operator's statuses change.
 """
@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from dask_kubernetes import yamlio
-from dask_kubernetes_dev.luahealth import kind_dir
+from dask_kubernetes_dev.luahealth import HEALTH_DIR, TESTS
 
 REFRESH_ENV = "DASK_K8S_REFRESH_HEALTH_TESTDATA"
 HEADER = (
@@ -33,15 +33,21 @@ def clean(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def input_path(kind: str, case: str) -> str:
+    """The ``inputPath`` of one kind's case: ``testdata/<kind-lowercase>-<case>.yaml``.
+
+    All kinds share the one ``_`` folder, so the kind is part of the name.
+    """
+    return f"testdata/{kind.lower()}-{case}.yaml"
+
+
 def record(case: str, obj: dict[str, Any], status: str, message: str) -> None:
-    """Write ``obj`` as ``testdata/<case>.yaml`` of its kind and set its case in health_test.yaml."""
-    folder = kind_dir(obj["kind"])
-    (folder / "testdata").mkdir(parents=True, exist_ok=True)
-    input_path = f"testdata/{case}.yaml"
-    (folder / input_path).write_text(HEADER + yamlio.dump(clean(obj)))
-    tests_file = folder / "health_test.yaml"
-    tests = yamlio.load_all(tests_file.read_text())[0]["tests"] if tests_file.exists() else []
-    tests = [t for t in tests if t["inputPath"] != input_path]
-    tests.append({"healthStatus": {"status": status, "message": message}, "inputPath": input_path})
+    """Write ``obj`` as the testdata of its kind's ``case`` and set that case in health_test.yaml."""
+    path = input_path(obj["kind"], case)
+    (HEALTH_DIR / "testdata").mkdir(parents=True, exist_ok=True)
+    (HEALTH_DIR / path).write_text(HEADER + yamlio.dump(clean(obj)))
+    tests = yamlio.load_all(TESTS.read_text())[0]["tests"] if TESTS.exists() else []
+    tests = [t for t in tests if t["inputPath"] != path]
+    tests.append({"healthStatus": {"status": status, "message": message}, "inputPath": path})
     tests.sort(key=lambda t: t["inputPath"])
-    tests_file.write_text(yamlio.dump({"tests": tests}))
+    TESTS.write_text(yamlio.dump({"tests": tests}))

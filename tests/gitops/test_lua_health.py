@@ -1,7 +1,9 @@
-"""Every health_test.yaml case of our Argo CD health checks passes under gopher-lua.
+"""Every health_test.yaml case of our Argo CD health check passes under gopher-lua.
 
 This is how Argo CD tests its own resource_customizations: each case names a testdata
 object (captured from the real operator) and the health status and message expected.
+One script in the wildcard folder ``kubernetes.dask.org/_`` serves every kind, so its
+one ``health_test.yaml`` holds the cases of all four, named ``<kind-lowercase>-<case>``.
 """
 
 from __future__ import annotations
@@ -12,17 +14,25 @@ import pytest
 
 from dask_kubernetes import yamlio
 from dask_kubernetes.api import constants
-from dask_kubernetes_dev.luahealth import kind_dir, luahealth
+from dask_kubernetes_dev.generator import argocd
+from dask_kubernetes_dev.luahealth import HEALTH_DIR, SCRIPT, TESTS, luahealth
+from tests.conftest import ROOT
 
 KINDS = (constants.KIND_CLUSTER, constants.KIND_WORKER_GROUP, constants.KIND_JOB, constants.KIND_AUTOSCALER)
 
 
 def _cases() -> list[tuple[str, Path, dict]]:
+    """``(kind, testdata path, expected)`` of each case; the kind is the file name's prefix."""
+    by_prefix = {kind.lower(): kind for kind in KINDS}
     found = []
-    for kind in KINDS:
-        tests = yamlio.load_all((kind_dir(kind) / "health_test.yaml").read_text())[0]["tests"]
-        found += [(kind, kind_dir(kind) / case["inputPath"], case["healthStatus"]) for case in tests]
+    for case in yamlio.load_all(TESTS.read_text())[0]["tests"]:
+        kind = by_prefix[Path(case["inputPath"]).stem.split("-", 1)[0]]
+        found.append((kind, HEALTH_DIR / case["inputPath"], case["healthStatus"]))
     return found
+
+
+def _statuses(kind: str) -> set[str]:
+    return {expected["status"] for k, _, expected in _cases() if k == kind}
 
 
 @pytest.mark.parametrize(("kind", "path", "expected"), _cases(), ids=lambda v: getattr(v, "stem", None))
@@ -33,18 +43,38 @@ def test_case(kind: str, path: Path, expected: dict) -> None:
     assert {"status": status, "message": message} == expected
 
 
+def test_every_kind_has_a_case_and_every_case_a_kind() -> None:
+    assert {kind for kind, _, _ in _cases()} == set(KINDS)
+    assert len({path for _, path, _ in _cases()}) == len(_cases())
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_has_healthy_progressing_and_degraded_cases(kind: str) -> None:
-    tests = yamlio.load_all((kind_dir(kind) / "health_test.yaml").read_text())[0]["tests"]
-    assert {case["healthStatus"]["status"] for case in tests} >= {"Healthy", "Progressing", "Degraded"}
+    assert _statuses(kind) >= {"Healthy", "Progressing", "Degraded"}
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_scripts_use_no_standard_library_module(kind: str) -> None:
+def test_script_uses_no_standard_library_module() -> None:
     # luahealth opens only the base library; this also keeps the modules out of the text.
-    script = (kind_dir(kind) / "health.lua").read_text()
+    script = SCRIPT.read_text()
     for module in ("string.", "table.", "os.", "io.", "math.", "require"):
         assert module not in script
+
+
+def test_argocd_cm_holds_the_one_script_for_each_kind() -> None:
+    (cm,) = yamlio.load_all((ROOT / "overlays" / "argocd" / "argocd-cm.yaml").read_text())
+    script = SCRIPT.read_text()
+    assert SCRIPT == ROOT / argocd.HEALTH_PATH
+    for kind in KINDS:
+        assert cm["data"][f"resource.customizations.health.kubernetes.dask.org_{kind}"] == script
+
+
+def _object(kind: str, **status: object) -> dict:
+    return {
+        "apiVersion": "kubernetes.dask.org/v1",
+        "kind": kind,
+        "metadata": {"name": "o", "generation": 1},
+        "status": {"observedGeneration": 1, **status},
+    }
 
 
 def test_deleting_object_is_progressing() -> None:
@@ -55,3 +85,36 @@ def test_deleting_object_is_progressing() -> None:
         "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]},
     }
     assert luahealth(obj) == ("Progressing", "DaskCluster is being deleted")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_messages_name_the_objects_own_kind(kind: str) -> None:
+    deleting = _object(kind)
+    deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert luahealth(deleting) == ("Progressing", f"{kind} is being deleted")
+    new = {**_object(kind), "status": None}
+    assert luahealth(new) == ("Progressing", f"Waiting for the operator to reconcile the {kind}")
+    not_ready = _object(kind, conditions=[{"type": "Ready", "status": "False"}])
+    assert luahealth(not_ready) == ("Progressing", f"Waiting for the {kind} to be Ready")
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != constants.KIND_JOB])
+def test_only_a_daskjob_is_judged_by_its_job_status(kind: str) -> None:
+    stalled = {"type": "Stalled", "status": "True", "message": "m"}
+    assert luahealth(_object(kind, jobStatus="Successful", conditions=[stalled])) == ("Degraded", "m")
+    obj = _object(kind, jobStatus="Failed", conditions=[{"type": "Ready", "status": "True", "message": "m"}])
+    assert luahealth(obj) == ("Healthy", "m")
+    job = {**obj, "kind": constants.KIND_JOB}
+    assert luahealth(job) == ("Degraded", "The job's runner Pod failed")
+
+
+def test_conditions_without_a_type_are_ignored_and_the_last_of_a_type_counts() -> None:
+    untyped = {"status": "True", "message": "no type"}
+    ready = [{"type": "Ready", "status": "False"}, {"type": "Ready", "status": "True", "message": "last"}]
+    assert luahealth(_object("DaskCluster", conditions=[untyped, *ready])) == ("Healthy", "last")
+    # Reconciling outranks Stalled, which outranks Ready, whatever their order in the list.
+    stalled = {"type": "Stalled", "status": "True", "message": "stalled"}
+    reconciling = {"type": "Reconciling", "status": "True", "message": "reconciling"}
+    assert luahealth(_object("DaskCluster", conditions=[*ready, stalled])) == ("Degraded", "stalled")
+    obj = _object("DaskCluster", conditions=[*ready, stalled, reconciling])
+    assert luahealth(obj) == ("Progressing", "reconciling")

@@ -68,7 +68,7 @@ def render(root: Path) -> dict[str, str]:
             target.write_text(text)
         files.update(overlays.render(temp_chart))
         files.update(kubeflow.render(temp_chart, src.rbac, overlays.KUSTOMIZE_API))
-    files.update(argocd.render(overlays.KUSTOMIZE_API))
+    files.update(argocd.render(root, overlays.KUSTOMIZE_API))
     files.update(policies.render(root, overlays.KUSTOMIZE_API))
     files.update(_examples_index(root))
     files.update(bodies.render(src))
