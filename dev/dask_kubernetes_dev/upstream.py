@@ -13,7 +13,6 @@ running upstream's image entrypoint (``kopf run -m dask_kubernetes.operator.cont
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -22,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from dask_kubernetes import yamlio
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev import kubectl
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.tools import PROJECT_ROOT, find
 
 VERSION = "2026.3.0"
@@ -103,16 +103,7 @@ def render_operator(
 
 
 def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    proc = subprocess.run(
-        [find("kubectl"), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args[:3])} failed:\n{proc.stderr}{proc.stdout}")
-    return proc.stdout
+    return kubectl.run(kubeconfig, *args, input=stdin, check=check).stdout
 
 
 def apply_crds(upstream: Upstream, kubeconfig: Path) -> None:

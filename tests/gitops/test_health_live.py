@@ -16,9 +16,9 @@ import pytest
 
 from dask_kubernetes import yamlio
 from dask_kubernetes_dev import healthdata
-from dask_kubernetes_dev.install import wait_for
 from dask_kubernetes_dev.kstatus import kstatus
 from dask_kubernetes_dev.luahealth import luahealth
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import condition, example, is_ready, wait_ready
 
 pytestmark = pytest.mark.cluster

@@ -12,7 +12,7 @@ from distributed import Client
 from dask_kubernetes.api import constants
 from dask_kubernetes.exceptions import SchedulerStartupError, ValidationError
 from dask_kubernetes.operator import CreateMode, KubeCluster, make_cluster_spec
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready
 
 

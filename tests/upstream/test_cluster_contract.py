@@ -17,7 +17,7 @@ import yaml
 
 from dask_kubernetes.exceptions import SchedulerStartupError
 from dask_kubernetes.operator import KubeCluster, discover, make_cluster_spec
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready
 
 pytestmark = pytest.mark.cluster

@@ -12,7 +12,7 @@ from typing import Any
 import distributed
 import numpy as np
 
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.processes import pids_of_pod
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, Kubectl, operator_pods
 

@@ -6,7 +6,7 @@ import datetime
 import json
 
 from dask_kubernetes.operator import KubeCluster
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import (
     condition,
     example,
