@@ -185,9 +185,9 @@ class Agent:
     async def _on_pod(self, kind: str, obj: Any) -> None:
         if kind == "SYNC":
             listed = {pod["metadata"]["uid"] for pod in obj}
-            for uid, worker in list(self.workers.items()):
+            for uid, stale in list(self.workers.items()):
                 if uid not in listed:
-                    worker.gone()
+                    stale.gone()
             for pod in obj:
                 await self._on_pod("MODIFIED", pod)
             return

@@ -21,7 +21,7 @@ from dask_kubernetes_dev.image.store import StoreError
 from dask_kubernetes_dev.nodeagent import env as envmod
 from dask_kubernetes_dev.nodeagent import imagemode
 from dask_kubernetes_dev.nodeagent import status as st
-from dask_kubernetes_dev.nodeagent.api import ApiError, Backoff
+from dask_kubernetes_dev.nodeagent.api import Backoff
 from dask_kubernetes_dev.nodeagent.probes import ProbeTiming, make_check, run_probe
 from dask_kubernetes_dev.nodeagent.runtime import (
     ContainerProcess,
@@ -199,12 +199,7 @@ class ContainerRunner:
         return imagemode.ImageRun(stored, rootfs, config, uid, gid, groups, read_only)
 
     async def _optional(self, kind: str, name: str) -> dict[str, Any] | None:
-        try:
-            return await self.pod.ctx.api.get(f"/api/v1/namespaces/{self.pod.namespace}/{kind}/{name}")
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self.pod.ctx.api.get_optional(f"/api/v1/namespaces/{self.pod.namespace}/{kind}/{name}")
 
     def _argv(self, argv: list[str], env: Mapping[str, str]) -> list[str]:
         pod = self.pod

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 
+from dask_kubernetes.api import times
 from dask_kubernetes.operator import KubeCluster
 from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import (
@@ -58,7 +58,7 @@ def test_operator_killed_between_retire_and_delete_retires_each_worker_once(k):
 
 
 def _created(pod):
-    return datetime.datetime.strptime(pod["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
+    return times.parse_datetime(pod["metadata"]["creationTimestamp"])
 
 
 def test_worker_batches_are_at_least_the_delay_apart(k):
