@@ -20,8 +20,9 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from dask_kubernetes_dev import kubectl, polling
+from dask_kubernetes_dev import kubectl
 from dask_kubernetes_dev.kubectl import TransientKubectl
+from dask_kubernetes_dev.polling import wait_for
 
 TICK = 0.05
 
@@ -44,7 +45,11 @@ def until(check: Callable[[], bool], what: str, timeout: float) -> float:
 
     A transient API error counts as "not yet"; the timeout's message names the last one.
     """
-    return polling.until(check, timeout=timeout, what=what, interval=TICK, transient=TRANSIENT, error=Timeout)
+
+    def moment() -> float:
+        return time.monotonic() if check() else 0.0
+
+    return wait_for(moment, timeout=timeout, what=what, interval=TICK, transient=TRANSIENT, error=Timeout)
 
 
 class Kube:

@@ -9,41 +9,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["TimedOut", "until", "wait_for"]
+__all__ = ["TimedOut", "wait_for"]
 
 T = TypeVar("T")
 
 
 class TimedOut(AssertionError):
     """A wait ran out of time; the message names what it waited for."""
-
-
-def _poll(
-    predicate: Callable[[], T],
-    timeout: float,
-    interval: float,
-    what: str,
-    transient: tuple[type[BaseException], ...],
-    error: type[Exception],
-) -> tuple[T, float]:
-    deadline = time.monotonic() + timeout
-    last_seen: object = None
-    last_error: BaseException | None = None
-    while True:
-        try:
-            result = predicate()
-            if result:
-                return result, time.monotonic()
-            last_seen = result
-        except transient as exc:
-            last_error = exc
-        if time.monotonic() > deadline:
-            if last_error is not None:
-                detail = f" (last error: {(str(last_error).splitlines() or [''])[0][:200]})"
-            else:
-                detail = f" (last seen: {last_seen!r})"
-            raise error(f"timed out after {timeout:g} s waiting for {what}{detail}")
-        time.sleep(interval)
 
 
 def wait_for(
@@ -53,28 +25,30 @@ def wait_for(
     what: str,
     interval: float = 0.5,
     transient: tuple[type[BaseException], ...] = (),
-) -> T:
-    """Call ``predicate`` until it returns something truthy, and return that.
-
-    After ``timeout`` seconds raise :class:`TimedOut` naming ``what`` and the last
-    value seen.  An exception of a ``transient`` type counts as "not yet" (the
-    timeout then names the last one); any other propagates at once.
-    """
-    return _poll(predicate, timeout, interval, what, transient, TimedOut)[0]
-
-
-def until(
-    predicate: Callable[[], object],
-    *,
-    timeout: float,
-    what: str,
-    interval: float = 0.5,
-    transient: tuple[type[BaseException], ...] = (),
     error: type[Exception] = TimedOut,
-) -> float:
-    """Like :func:`wait_for`, but return when ``predicate`` first held (``time.monotonic()``).
+) -> T:
+    """Call ``predicate`` every ``interval`` seconds until it returns something truthy; return that.
 
-    For measurements: the moment is taken right after the call that succeeded.
-    ``error`` is the exception raised on timeout.
+    After ``timeout`` seconds raise ``error`` (:class:`TimedOut`) naming ``what`` and
+    the last value seen.  An exception of a ``transient`` type counts as "not yet"
+    (the timeout then names the last one); any other propagates at once.  The
+    predicate is called at least once.
     """
-    return _poll(predicate, timeout, interval, what, transient, error)[1]
+    deadline = time.monotonic() + timeout
+    last_seen: object = None
+    last_error: BaseException | None = None
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+            last_seen = result
+        except transient as exc:
+            last_error = exc
+        if time.monotonic() > deadline:
+            if last_error is not None:
+                detail = f"last error: {(str(last_error).splitlines() or [''])[0][:200]}"
+            else:
+                detail = f"last seen: {last_seen!r}"
+            raise error(f"timed out after {timeout:g} s waiting for {what} ({detail})")
+        time.sleep(interval)

@@ -62,6 +62,26 @@ def pod(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
     }
 
 
+SCHEDULER_PROBE = {"httpGet": {"path": "/health", "port": 8787}, "periodSeconds": 2, "failureThreshold": 30}
+
+
+def scheduler(name: str) -> dict[str, Any]:
+    """A Dask scheduler Pod labelled ``app: name``, Ready once its dashboard answers."""
+    return pod(
+        name,
+        [],
+        labels={"app": name},
+        container={
+            "args": ["dask-scheduler"],
+            "ports": [
+                {"name": "tcp-comm", "containerPort": 8786},
+                {"name": "http-dashboard", "containerPort": 8787},
+            ],
+            "readinessProbe": SCHEDULER_PROBE,
+        },
+    )
+
+
 def processes_with(marker: str) -> list[str]:
     """Command lines of live processes whose arguments contain ``marker``."""
     proc = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True)

@@ -8,12 +8,9 @@ import uuid
 import pytest
 
 from dask_kubernetes_dev.polling import wait_for
-from tests.controlplane.helpers import apply, condition, get, pod, processes_with, wait_phase
+from tests.controlplane.helpers import apply, condition, get, pod, processes_with, scheduler, wait_phase
 
 pytestmark = pytest.mark.cluster
-
-SCHEDULER_PROBE = {"httpGet": {"path": "/health", "port": 8787}, "periodSeconds": 2, "failureThreshold": 30}
-
 
 def test_pod_runs_to_completion_and_logs(k8s_cluster, namespace):
     apply(k8s_cluster, namespace, pod("hello", ["python", "-c", "print('hello')"], restartPolicy="Never"))
@@ -22,23 +19,6 @@ def test_pod_runs_to_completion_and_logs(k8s_cluster, namespace):
     state = done["status"]["containerStatuses"][0]["state"]["terminated"]
     assert state["exitCode"] == 0 and state["reason"] == "Completed"
     assert k8s_cluster.kubectl("logs", "hello", "-n", namespace).stdout == "hello\n"
-
-
-def scheduler(name: str) -> dict:
-    manifest = pod(
-        name,
-        [],
-        labels={"app": name},
-        container={
-            "args": ["dask-scheduler"],
-            "ports": [
-                {"name": "tcp-comm", "containerPort": 8786},
-                {"name": "http-dashboard", "containerPort": 8787},
-            ],
-            "readinessProbe": SCHEDULER_PROBE,
-        },
-    )
-    return manifest
 
 
 def test_two_schedulers_and_a_client_through_a_service(k8s_cluster, namespace):

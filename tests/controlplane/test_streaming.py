@@ -16,12 +16,9 @@ import pytest
 from dask_kubernetes_dev import kubectl
 from dask_kubernetes_dev.pytest_plugin import KubeTarget
 from dask_kubernetes_dev.polling import wait_for
-from tests.controlplane.helpers import apply, get, pod, wait_phase
+from tests.controlplane.helpers import apply, get, pod, scheduler, wait_phase
 
 pytestmark = pytest.mark.cluster
-
-SCHEDULER_PROBE = {"httpGet": {"path": "/health", "port": 8787}, "periodSeconds": 2, "failureThreshold": 30}
-
 
 def kubectl_popen(cluster: KubeTarget, *args: str, **kwargs) -> subprocess.Popen[str]:
     """Start the pinned kubectl in the background against ``cluster``."""
@@ -201,19 +198,6 @@ def test_port_forward_to_a_pod_and_a_service(k8s_cluster, namespace):
 
 def test_port_forward_a_dask_client_to_a_scheduler_service(k8s_cluster, namespace):
     distributed = pytest.importorskip("distributed")
-    scheduler = pod(
-        "sched",
-        [],
-        labels={"app": "sched"},
-        container={
-            "args": ["dask-scheduler"],
-            "ports": [
-                {"name": "tcp-comm", "containerPort": 8786},
-                {"name": "http-dashboard", "containerPort": 8787},
-            ],
-            "readinessProbe": SCHEDULER_PROBE,
-        },
-    )
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -223,7 +207,7 @@ def test_port_forward_a_dask_client_to_a_scheduler_service(k8s_cluster, namespac
             "ports": [{"name": "comm", "port": 8786, "targetPort": "tcp-comm"}],
         },
     }
-    apply(k8s_cluster, namespace, scheduler, service)
+    apply(k8s_cluster, namespace, scheduler("sched"), service)
     k8s_cluster.kubectl("wait", "--for=condition=Ready", "pod/sched", "-n", namespace, "--timeout=180s")
     with port_forward(k8s_cluster, namespace, "svc/sched", 8786) as local:
         with distributed.Client(f"tcp://127.0.0.1:{local}", timeout=60) as client:
