@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -184,29 +184,21 @@ def container_mounts(
     return sorted(mounts, key=lambda m: len(Path(m.target).parts))
 
 
+@dataclass(eq=False, repr=False)
 class PodVolumes:
     """Materialises one Pod's volumes under its state dir and refreshes its tokens."""
 
-    def __init__(
-        self,
-        api: KubeAPI,
-        pod: Mapping[str, Any],
-        directory: Path,
-        *,
-        ca_file: Path,
-        host_ip: str,
-        allocatable: Mapping[str, str],
-    ) -> None:
-        self.api = api
-        self.pod = pod
-        self.directory = directory
-        self.ca_file = ca_file
-        self.host_ip = host_ip
-        self.allocatable = allocatable
-        self.paths: dict[str, Path] = {}
-        self.kinds: dict[str, str] = {}
-        self.tokens: list[TokenFile] = []
-        self.default_token = False
+    api: KubeAPI
+    pod: Mapping[str, Any]
+    directory: Path
+    _: KW_ONLY
+    ca_file: Path
+    host_ip: str
+    allocatable: Mapping[str, str]
+    paths: dict[str, Path] = field(default_factory=dict, init=False)
+    kinds: dict[str, str] = field(default_factory=dict, init=False)
+    tokens: list[TokenFile] = field(default_factory=list, init=False)
+    default_token: bool = field(default=False, init=False)
 
     @property
     def namespace(self) -> str:
