@@ -118,8 +118,7 @@ def apply_crds(upstream: Upstream, kubeconfig: Path) -> None:
     def established() -> bool:
         # Not `kubectl wait`: it fails on a CRD whose status the API server has not written yet.
         for name in names:
-            out = _kubectl(kubeconfig, "get", name, "-o", "json")
-            conditions = (json.loads(out).get("status") or {}).get("conditions") or []
+            conditions = (kubectl.get_json(kubeconfig, name).get("status") or {}).get("conditions") or []
             if not any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
                 return False
         return True
@@ -141,8 +140,7 @@ def install_operator(
     _kubectl(kubeconfig, "apply", "-f", "-", stdin=yamlio.dump_all(docs))
 
     def available() -> bool:
-        out = _kubectl(kubeconfig, "get", "deployment", "-n", namespace, "-o", "json")
-        items = json.loads(out)["items"]
+        items = kubectl.get_json(kubeconfig, "deployment", "-n", namespace)["items"]
         return bool(items) and all((d.get("status") or {}).get("availableReplicas", 0) >= 1 for d in items)
 
     wait_for(available, timeout=timeout, what=f"upstream's operator in {namespace} to be available")

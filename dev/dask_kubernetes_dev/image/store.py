@@ -98,10 +98,6 @@ class ImageStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot read the image store {self.layout}: {exc}") from exc
 
-    def references(self) -> list[str]:
-        """Every image reference the store holds."""
-        return sorted((m.get("annotations") or {}).get(REF_NAME, "") for m in self._index())
-
     def find(self, reference: str) -> str | None:
         """The stored reference that names the same image as ``reference``, or None."""
         wanted = normalize(reference)
