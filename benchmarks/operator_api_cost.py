@@ -22,13 +22,12 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,8 +38,9 @@ from dask_kubernetes_dev import install  # noqa: E402
 from dask_kubernetes_dev.binary import control_plane_binary  # noqa: E402
 from dask_kubernetes_dev.controlplane import ControlPlane  # noqa: E402
 from dask_kubernetes_dev.generator import yamlio  # noqa: E402
+from dask_kubernetes_dev.kubectl import run as kubectl_run  # noqa: E402
+from dask_kubernetes_dev.polling import wait_for  # noqa: E402
 from dask_kubernetes_dev.pytest_plugin import free_network  # noqa: E402
-from dask_kubernetes_dev.tools import find  # noqa: E402
 
 OPERATOR_USER = "system:serviceaccount:dask-operator:dask-kubernetes-operator"
 
@@ -57,16 +57,7 @@ def who(user: str) -> str:
 
 def kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
     """Run the pinned kubectl against the benchmark's control plane."""
-    proc = subprocess.run(
-        [find("kubectl"), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KUBECONFIG": str(plane.kubeconfig)},
-    )
-    if proc.returncode:
-        raise RuntimeError(f"kubectl {' '.join(args)}: {proc.stderr}")
-    return proc.stdout
+    return kubectl_run(plane.kubeconfig, *args, input=stdin).stdout
 
 
 def ready(plane: ControlPlane, namespace: str, name: str, workers: int) -> bool:
@@ -81,13 +72,9 @@ def ready(plane: ControlPlane, namespace: str, name: str, workers: int) -> bool:
     )
 
 
-def wait(check: Any, what: str, timeout: float = 600) -> None:
+def wait(check: Callable[[], object], what: str, timeout: float = 600) -> None:
     """Poll until ``check`` is true."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.5)
+    wait_for(check, timeout=timeout, what=what)
 
 
 def ordered(parts: dict[str, Counter[str]]) -> dict[str, Counter[str]]:

@@ -34,6 +34,7 @@ from typing import Any
 import aiohttp
 
 from dask_kubernetes import pki, yamlio
+from dask_kubernetes_dev.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,18 +152,22 @@ def _start(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "webhook.log").open("wb"))
     context = ssl.create_default_context(cafile=str(tmp / "ca.crt"))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                with context.wrap_socket(sock, server_hostname="127.0.0.1"):
-                    return proc, tmp / "ca.crt"
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((tmp / "webhook.log").read_text()) from None
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the webhook did not start within 60 s")
+
+    def serving() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError((tmp / "webhook.log").read_text())
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            with context.wrap_socket(sock, server_hostname="127.0.0.1"):
+                return True
+
+    try:
+        wait_for(
+            serving, timeout=60, interval=0.2, transient=(OSError,), what="the webhook", error=RuntimeError
+        )
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, tmp / "ca.crt"
 
 
 def _report(latency: dict[str, Any], load: dict[str, Any]) -> str:

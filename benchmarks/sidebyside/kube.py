@@ -8,9 +8,6 @@ coarser than the 50 ms at which the in-memory state is read.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +20,9 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from dask_kubernetes_dev.tools import find
+from dask_kubernetes_dev import kubectl
+from dask_kubernetes_dev.kubectl import TransientKubectl
+from dask_kubernetes_dev.polling import wait_for
 
 TICK = 0.05
 
@@ -32,11 +31,6 @@ class Timeout(RuntimeError):
     """A phase did not converge in time; the message says which."""
 
 
-class TransientKubectl(RuntimeError):
-    """kubectl failed the way an overloaded API server makes it fail."""
-
-
-KUBECTL_TRANSIENT = ("Timeout", "timeout", "deadline exceeded", "connection refused", "EOF", "etcdserver")
 KUBECTL_TRIES = 5
 
 
@@ -51,18 +45,11 @@ def until(check: Callable[[], bool], what: str, timeout: float) -> float:
 
     A transient API error counts as "not yet"; the timeout's message names the last one.
     """
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while True:
-        try:
-            if check():
-                return time.monotonic()
-        except TRANSIENT as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            detail = f" (last error: {str(last).splitlines()[0][:200]})" if last else ""
-            raise Timeout(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
-        time.sleep(TICK)
+
+    def moment() -> float:
+        return time.monotonic() if check() else 0.0
+
+    return wait_for(moment, timeout=timeout, what=what, interval=TICK, transient=TRANSIENT, error=Timeout)
 
 
 class Kube:
@@ -81,26 +68,11 @@ class Kube:
         Every command the benchmark runs is idempotent (apply, scale, delete with
         ``--ignore-not-found`` or ``--all``), so running one again is safe.
         """
-        for attempt in range(1, KUBECTL_TRIES + 1):
-            proc = subprocess.run(
-                [find("kubectl"), *args],
-                input=stdin,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
-            )
-            transient = proc.returncode and any(t in proc.stderr for t in KUBECTL_TRANSIENT)
-            if not transient or attempt == KUBECTL_TRIES:
-                break
-            time.sleep(2 * attempt)
-        if check and proc.returncode:
-            error = TransientKubectl if transient else RuntimeError
-            raise error(f"kubectl {' '.join(args[:4])}: {proc.stderr.strip()}")
-        return proc.stdout
+        return kubectl.run(self.kubeconfig, *args, input=stdin, check=check, retries=KUBECTL_TRIES - 1).stdout
 
     def get_json(self, *args: str) -> dict[str, Any]:
         """``kubectl get ... -o json``, parsed."""
-        return dict(json.loads(self.kubectl("get", *args, "-o", "json")))
+        return dict(kubectl.get_json(self.kubeconfig, *args, retries=KUBECTL_TRIES - 1))
 
     def metrics(self) -> str:
         """The API server's ``/metrics`` text."""

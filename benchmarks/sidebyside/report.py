@@ -24,6 +24,10 @@ BEGIN = "<!-- operator-vs-upstream:begin (written by benchmarks/operator_vs_upst
 END = "<!-- operator-vs-upstream:end -->"
 
 
+# A goal: how it reads in the table, and whether (ours, upstream's, the floor's figures) meet it.
+Goal = tuple[str, Callable[[float, float | None, dict[str, float]], bool | None]]
+
+
 @dataclass(frozen=True)
 class Figure:
     """One row: a measured figure, how to show it, its floor and its goal."""
@@ -32,7 +36,7 @@ class Figure:
     label: str
     unit: str
     floor: Callable[[dict[str, float], dict[str, Any]], str] | None = None
-    goal: tuple[str, Callable[[float, float | None, dict[str, float]], bool | None]] | None = None
+    goal: Goal | None = None
     once: bool = False  # measured in the last round only
 
 
@@ -58,12 +62,23 @@ def _by_hand(
     return show
 
 
-def _ratio_at_most(limit: float) -> Callable[[float, float | None, dict[str, float]], bool | None]:
-    return lambda ours, theirs, _floor: None if not theirs else ours / theirs <= limit
+def _ratio_at_most(limit: float) -> Goal:
+    """At most ``limit`` times upstream's figure."""
+    return (
+        f"≤ {limit:g}× upstream",
+        lambda ours, theirs, _floor: None if not theirs else ours / theirs <= limit,
+    )
 
 
-def _floor_within(key: str, limit: float) -> Callable[[float, float | None, dict[str, float]], bool | None]:
-    return lambda ours, _theirs, floor: None if not floor.get(key) else ours / floor[key] <= limit
+def _floor_within(key: str, limit: float) -> Goal:
+    """At most ``limit`` times the floor's ``key``."""
+    return (
+        f"≤ {limit:g}× floor",
+        lambda ours, _theirs, floor: None if not floor.get(key) else ours / floor[key] <= limit,
+    )
+
+
+ZERO: Goal = ("0", lambda ours, _theirs, _floor: ours == 0)
 
 
 FIGURES: tuple[Figure, ...] = (
@@ -72,7 +87,7 @@ FIGURES: tuple[Figure, ...] = (
         "`kubectl apply` → 3 workers connected",
         "s",
         _by_hand("startup_s", _api_floor(lambda _m: 5)),
-        ("≤ 1.2× floor", _floor_within("startup_s", 1.2)),
+        goal=_floor_within("startup_s", 1.2),
     ),
     Figure(
         "ready_s",
@@ -80,13 +95,7 @@ FIGURES: tuple[Figure, ...] = (
         "s",
         _by_hand("startup_s"),
     ),
-    Figure(
-        STUCK,
-        "clusters whose status never said up while their Pods ran",
-        "clusters",
-        None,
-        ("0", lambda ours, _t, _f: ours == 0),
-    ),
+    Figure(STUCK, "clusters whose status never said up while their Pods ran", "clusters", goal=ZERO),
     Figure(
         "exist_s",
         "scale 0 → {workers}: all Pods exist",
@@ -98,28 +107,16 @@ FIGURES: tuple[Figure, ...] = (
         "scale 0 → {workers}: all Pods Running",
         "s",
         _by_hand("hand_running_s"),
-        ("≤ 0.3× upstream", _ratio_at_most(0.3)),
+        goal=_ratio_at_most(0.3),
     ),
     Figure("connected_s", "scale 0 → {workers}: all workers connected", "s", _by_hand("hand_connected_s")),
     Figure("delete_s", "delete → all {workers} worker Pods gone", "s", _by_hand("hand_delete_s")),
     Figure("operator_requests", "lifecycle: the operator's own requests", "requests"),
     Figure("operator_writes", "lifecycle: the operator's own writes", "writes"),
     Figure("lease_requests", "lifecycle: the operator's Lease requests", "requests"),
-    Figure(
-        "all_writes",
-        "lifecycle: all clients' writes",
-        "writes",
-        None,
-        ("≤ 0.5× upstream", _ratio_at_most(0.5)),
-    ),
+    Figure("all_writes", "lifecycle: all clients' writes", "writes", goal=_ratio_at_most(0.5)),
     Figure("all_requests", "lifecycle: all clients' requests", "requests"),
-    Figure(
-        "idle_operator_per_min",
-        "idle, {clusters} Ready clusters: operator requests",
-        "/min",
-        None,
-        ("0", lambda ours, _t, _f: ours == 0),
-    ),
+    Figure("idle_operator_per_min", "idle, {clusters} Ready clusters: operator requests", "/min", goal=ZERO),
     Figure("idle_lease_per_min", "idle, {clusters} Ready clusters: Lease requests", "/min"),
     Figure("idle_all_per_min", "idle, {clusters} Ready clusters: all clients' requests", "/min"),
     Figure("rss_0_mb", "operator RSS, 0 clusters", "MB"),
@@ -128,8 +125,7 @@ FIGURES: tuple[Figure, ...] = (
         "rss_many_mb",
         "operator RSS, {many} clusters",
         "MB",
-        None,
-        ("≤ 0.7× upstream", _ratio_at_most(0.7)),
+        goal=_ratio_at_most(0.7),
         once=True,
     ),
 )

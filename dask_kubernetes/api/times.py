@@ -57,3 +57,11 @@ def parse_time(value: object) -> float | None:
     """Parse an API time into a Unix time; None when absent or malformed."""
     parsed = parse_datetime(value)
     return None if parsed is None else parsed.timestamp()
+
+
+def format_nano_datetime(value: datetime.datetime) -> str:
+    """Format a UTC datetime as RFC 3339 with nanoseconds, as CRI log lines carry it.
+
+    Python keeps microseconds, so the last three digits are always zero.
+    """
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"

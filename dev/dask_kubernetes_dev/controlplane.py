@@ -27,9 +27,9 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dask_kubernetes import pki, yamlio
+from dask_kubernetes_dev.polling import TimedOut, wait_for
 
 SERVICE_CIDR = "10.96.0.0/16"
 NODE_STATE_ROOT = Path("/var/lib/dask-kubernetes-testing")
@@ -316,15 +316,16 @@ class ControlPlane:
             tail = "\n".join(self.log_file(name).read_text(errors="replace").splitlines()[-40:])
             raise ControlPlaneError(f"{name} exited with code {proc.returncode}:\n{tail}")
 
-    def _wait(self, name: str, probe: Any, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def _wait(self, name: str, probe: Callable[[], object], timeout: float) -> None:
+        def ready() -> object:
             self._check_alive(name)
-            if probe():
-                return
-            time.sleep(0.25)
-        tail = "\n".join(self.log_file(name).read_text(errors="replace").splitlines()[-40:])
-        raise ControlPlaneError(f"{name} was not ready within {timeout:.0f}s:\n{tail}")
+            return probe()
+
+        try:
+            wait_for(ready, timeout=timeout, interval=0.25, what=f"{name} to be ready")
+        except TimedOut:
+            tail = "\n".join(self.log_file(name).read_text(errors="replace").splitlines()[-40:])
+            raise ControlPlaneError(f"{name} was not ready within {timeout:.0f}s:\n{tail}") from None
 
     def _ssl(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))

@@ -17,7 +17,6 @@ import random
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from dask_kubernetes_dev import kubectl
 from dask_kubernetes_dev.controlplane import Network
-from dask_kubernetes_dev.tools import PROJECT_ROOT, find
+from dask_kubernetes_dev.polling import wait_for
+from dask_kubernetes_dev.tools import PROJECT_ROOT
 
 
 @dataclass
@@ -39,20 +40,13 @@ class KubeTarget:
 
     def env(self) -> dict[str, str]:
         """The process environment with KUBECONFIG pointing at this cluster."""
-        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        return kubectl.env(self.kubeconfig)
 
     def kubectl(
         self, *args: str, check: bool = True, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run the pinned kubectl against this cluster."""
-        proc = subprocess.run(
-            [find("kubectl"), *args], env=self.env(), capture_output=True, text=True, input=input
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}"
-            )
-        return proc
+        """Run the pinned kubectl against this cluster (see :func:`dask_kubernetes_dev.kubectl.run`)."""
+        return kubectl.run(self.kubeconfig, *args, check=check, input=input)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -149,10 +143,13 @@ def namespace(k8s_cluster: KubeTarget) -> Iterator[str]:
     """A fresh namespace for one test, deleted afterwards; its default ServiceAccount exists."""
     name = f"t-{uuid.uuid4().hex[:10]}"
     k8s_cluster.kubectl("create", "namespace", name)
-    deadline = time.monotonic() + 60
-    while k8s_cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the default ServiceAccount of {name} never appeared")
-        time.sleep(0.2)
+    wait_for(
+        lambda: (
+            k8s_cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0
+        ),
+        timeout=60,
+        interval=0.2,
+        what=f"the default ServiceAccount of {name}",
+    )
     yield name
     k8s_cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

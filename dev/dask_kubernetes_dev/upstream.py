@@ -13,7 +13,6 @@ running upstream's image entrypoint (``kopf run -m dask_kubernetes.operator.cont
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -22,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from dask_kubernetes import yamlio
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev import kubectl
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.tools import PROJECT_ROOT, find
 
 VERSION = "2026.3.0"
@@ -103,16 +103,7 @@ def render_operator(
 
 
 def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    proc = subprocess.run(
-        [find("kubectl"), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args[:3])} failed:\n{proc.stderr}{proc.stdout}")
-    return proc.stdout
+    return kubectl.run(kubeconfig, *args, input=stdin, check=check).stdout
 
 
 def apply_crds(upstream: Upstream, kubeconfig: Path) -> None:
@@ -127,8 +118,7 @@ def apply_crds(upstream: Upstream, kubeconfig: Path) -> None:
     def established() -> bool:
         # Not `kubectl wait`: it fails on a CRD whose status the API server has not written yet.
         for name in names:
-            out = _kubectl(kubeconfig, "get", name, "-o", "json")
-            conditions = (json.loads(out).get("status") or {}).get("conditions") or []
+            conditions = (kubectl.get_json(kubeconfig, name).get("status") or {}).get("conditions") or []
             if not any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
                 return False
         return True
@@ -150,8 +140,7 @@ def install_operator(
     _kubectl(kubeconfig, "apply", "-f", "-", stdin=yamlio.dump_all(docs))
 
     def available() -> bool:
-        out = _kubectl(kubeconfig, "get", "deployment", "-n", namespace, "-o", "json")
-        items = json.loads(out)["items"]
+        items = kubectl.get_json(kubeconfig, "deployment", "-n", namespace)["items"]
         return bool(items) and all((d.get("status") or {}).get("availableReplicas", 0) >= 1 for d in items)
 
     wait_for(available, timeout=timeout, what=f"upstream's operator in {namespace} to be available")

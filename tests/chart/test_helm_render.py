@@ -45,21 +45,32 @@ def test_lint_and_template_pass(helm, values: Path | None):
     assert by_kind(objs, "Deployment")
 
 
-@pytest.mark.parametrize(
-    ("args", "named"),
-    [
-        (["--set", "rbac.clustr=false"], "clustr"),
-        (["--set", "metrics.worker.podMonitor.podTargetLabel={a}"], "podTargetLabel"),
-        (["--set", "imagee.name=x"], "imagee"),
-        (["--set", "kopfArgs={all-namespaces}"], "kopfArgs"),
-    ],
-    ids=["misspelt-rbac-key", "misspelt-monitor-key", "misspelt-top-level", "flag-without-dashes"],
-)
-def test_bad_values_fail_with_a_message_naming_the_key(helm, args, named):
+def bad_values(cases: dict[str, tuple[str, str]]) -> pytest.MarkDecorator:
+    """Parametrize ``(args, named)`` from case id -> (a ``--set`` value, the key its error must name)."""
+    return pytest.mark.parametrize(
+        ("args", "named"), [(["--set", value], named) for value, named in cases.values()], ids=list(cases)
+    )
+
+
+def template_fails_naming(helm, args: list[str], named: str) -> str:
+    """Render with ``args``; assert helm refuses, naming ``named``; return its error output."""
     proc, _ = template(helm, *args)
     assert proc.returncode != 0
     assert named in proc.stderr
-    assert "values don't meet the specifications of the schema" in proc.stderr or "schema" in proc.stderr
+    return proc.stderr
+
+
+@bad_values(
+    {
+        "misspelt-rbac-key": ("rbac.clustr=false", "clustr"),
+        "misspelt-monitor-key": ("metrics.worker.podMonitor.podTargetLabel={a}", "podTargetLabel"),
+        "misspelt-top-level": ("imagee.name=x", "imagee"),
+        "flag-without-dashes": ("kopfArgs={all-namespaces}", "kopfArgs"),
+    }
+)
+def test_bad_values_fail_with_a_message_naming_the_key(helm, args, named):
+    stderr = template_fails_naming(helm, args, named)
+    assert "values don't meet the specifications of the schema" in stderr or "schema" in stderr
 
 
 def test_defaults_are_cluster_wide_with_crds_kept_and_no_monitors(helm):

@@ -7,7 +7,14 @@ import pytest
 from dask_kubernetes import yamlio
 from dask_kubernetes.webhooks import reviews
 from dask_kubernetes_dev.generator import helm as helm_module
-from tests.chart.test_helm_render import by_kind, is_webhook, operator_objs, template
+from tests.chart.test_helm_render import (
+    bad_values,
+    by_kind,
+    is_webhook,
+    operator_objs,
+    template,
+    template_fails_naming,
+)
 from tests.conftest import CHART, ROOT, run
 
 FULLNAME = "rel-dask-kubernetes-operator-webhook"
@@ -323,21 +330,17 @@ def test_a_pdb_that_would_block_every_drain_is_refused(helm):
     assert not [p for p in by_kind(objs, "PodDisruptionBudget") if "webhook" in p["metadata"]["name"]]
 
 
-@pytest.mark.parametrize(
-    ("args", "named"),
-    [
-        (["--set", "webhook.replicas=3"], "replicas"),
-        (["--set", "webhook.failurePolicy=Deny"], "failurePolicy"),
-        (["--set", "webhook.timeoutSeconds=60"], "timeoutSeconds"),
-        (["--set", "webhook.certManager.issuer=x"], "issuer"),
-        (["--set", "webhook.namespaceSelector.optOutLabel.val=x"], "val"),
-    ],
-    ids=["misspelt-key", "bad-policy", "timeout-over-30s", "misspelt-cert-manager-key", "misspelt-label-key"],
+@bad_values(
+    {
+        "misspelt-key": ("webhook.replicas=3", "replicas"),
+        "bad-policy": ("webhook.failurePolicy=Deny", "failurePolicy"),
+        "timeout-over-30s": ("webhook.timeoutSeconds=60", "timeoutSeconds"),
+        "misspelt-cert-manager-key": ("webhook.certManager.issuer=x", "issuer"),
+        "misspelt-label-key": ("webhook.namespaceSelector.optOutLabel.val=x", "val"),
+    }
 )
 def test_bad_webhook_values_fail_naming_the_key(helm, args, named):
-    proc, _ = template(helm, *args)
-    assert proc.returncode != 0
-    assert named in proc.stderr
+    template_fails_naming(helm, args, named)
 
 
 def test_no_key_material_is_generated_in_templates(helm):

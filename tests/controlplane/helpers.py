@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable
 from typing import Any
 
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.pytest_plugin import KubeTarget
 
 
@@ -27,18 +26,6 @@ def get(cluster: KubeTarget, namespace: str, kind: str, name: str) -> dict[str, 
     return json.loads(proc.stdout)
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
 def wait_phase(
     cluster: KubeTarget, namespace: str, name: str, phases: set[str], timeout: float = 120
 ) -> dict:
@@ -49,7 +36,7 @@ def wait_phase(
         return pod if pod and pod.get("status", {}).get("phase") in phases else None
 
     try:
-        return wait_for(check, f"pod {name} to reach {phases}", timeout)
+        return wait_for(check, timeout=timeout, what=f"pod {name} to reach {phases}")
     except AssertionError as exc:
         pod = get(cluster, namespace, "pod", name)
         raise AssertionError(f"{exc}; status: {json.dumps((pod or {}).get('status'), indent=1)}") from None
@@ -73,6 +60,26 @@ def pod(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
         "metadata": {"name": name, "labels": labels},
         "spec": {"containers": [container], **spec},
     }
+
+
+SCHEDULER_PROBE = {"httpGet": {"path": "/health", "port": 8787}, "periodSeconds": 2, "failureThreshold": 30}
+
+
+def scheduler(name: str) -> dict[str, Any]:
+    """A Dask scheduler Pod labelled ``app: name``, Ready once its dashboard answers."""
+    return pod(
+        name,
+        [],
+        labels={"app": name},
+        container={
+            "args": ["dask-scheduler"],
+            "ports": [
+                {"name": "tcp-comm", "containerPort": 8786},
+                {"name": "http-dashboard", "containerPort": 8787},
+            ],
+            "readinessProbe": SCHEDULER_PROBE,
+        },
+    )
 
 
 def processes_with(marker: str) -> list[str]:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dask_kubernetes_dev.tools import find
+from dask_kubernetes_dev import kubectl
 from dask_kubernetes_dev.pytest_plugin import KubeTarget
-from tests.controlplane.helpers import apply, pod, processes_with, wait_for, wait_phase
+from dask_kubernetes_dev.polling import wait_for
+from tests.controlplane.helpers import apply, pod, processes_with, wait_phase
 
 pytestmark = pytest.mark.cluster
 
@@ -50,15 +51,22 @@ def test_stop_removes_every_process_netns_and_device(k8s_cluster):
         )
         for name in ("p1", "p2"):
             wait_phase(cluster, "default", name, {"Running"})
-        wait_for(lambda: len(processes_with(marker)) == 2, "both Pod processes to run")
+        wait_for(lambda: len(processes_with(marker)) == 2, timeout=120, what="both Pod processes to run")
         # A command started by `kubectl exec` that is still running when the plane stops.
         command = ["python", "-c", "import time; time.sleep(3600)", f"{marker}-exec"]
-        exec_proc = subprocess.Popen(
-            [find("kubectl"), "exec", "p1", "--", *command],
-            env=cluster.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        exec_proc = kubectl.popen(
+            cluster.kubeconfig,
+            "exec",
+            "p1",
+            "--",
+            *command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         exec_pattern = f"^python .*{marker}-exec$"  # not kubectl's own command line
-        wait_for(lambda: len(processes_with(exec_pattern)) == 1, "the exec'd command to run")
+        wait_for(
+            lambda: len(processes_with(exec_pattern)) == 1, timeout=120, what="the exec'd command to run"
+        )
         streaming = processes_with(f"kubelet-streaming --listen={network.gateway}:")
         assert len(streaming) == 1, streaming
         assert len([n for n in netns_names() if n.startswith(f"{bridge}-")]) == 2

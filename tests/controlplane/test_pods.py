@@ -7,12 +7,10 @@ import uuid
 
 import pytest
 
-from tests.controlplane.helpers import apply, condition, get, pod, processes_with, wait_for, wait_phase
+from dask_kubernetes_dev.polling import wait_for
+from tests.controlplane.helpers import apply, condition, get, pod, processes_with, scheduler, wait_phase
 
 pytestmark = pytest.mark.cluster
-
-SCHEDULER_PROBE = {"httpGet": {"path": "/health", "port": 8787}, "periodSeconds": 2, "failureThreshold": 30}
-
 
 def test_pod_runs_to_completion_and_logs(k8s_cluster, namespace):
     apply(k8s_cluster, namespace, pod("hello", ["python", "-c", "print('hello')"], restartPolicy="Never"))
@@ -21,23 +19,6 @@ def test_pod_runs_to_completion_and_logs(k8s_cluster, namespace):
     state = done["status"]["containerStatuses"][0]["state"]["terminated"]
     assert state["exitCode"] == 0 and state["reason"] == "Completed"
     assert k8s_cluster.kubectl("logs", "hello", "-n", namespace).stdout == "hello\n"
-
-
-def scheduler(name: str) -> dict:
-    manifest = pod(
-        name,
-        [],
-        labels={"app": name},
-        container={
-            "args": ["dask-scheduler"],
-            "ports": [
-                {"name": "tcp-comm", "containerPort": 8786},
-                {"name": "http-dashboard", "containerPort": 8787},
-            ],
-            "readinessProbe": SCHEDULER_PROBE,
-        },
-    )
-    return manifest
 
 
 def test_two_schedulers_and_a_client_through_a_service(k8s_cluster, namespace):
@@ -83,7 +64,7 @@ def test_deleting_a_pod_ends_its_processes(k8s_cluster, namespace):
     )
     apply(k8s_cluster, namespace, manifest)
     wait_phase(k8s_cluster, namespace, "sleeper", {"Running"})
-    wait_for(lambda: len(processes_with(marker)) == 2, "both container processes to run")
+    wait_for(lambda: len(processes_with(marker)) == 2, timeout=120, what="both container processes to run")
     k8s_cluster.kubectl("delete", "pod", "sleeper", "-n", namespace, "--wait=true", "--timeout=60s")
     assert get(k8s_cluster, namespace, "pod", "sleeper") is None
     assert processes_with(marker) == []
@@ -101,7 +82,8 @@ def test_deleting_the_owner_deletes_the_pod(k8s_cluster, namespace):
     k8s_cluster.kubectl("delete", "configmap", "owner", "-n", namespace)
     wait_for(
         lambda: get(k8s_cluster, namespace, "pod", "dependent") is None,
-        "the garbage collector to remove the Pod",
+        timeout=120,
+        what="the garbage collector to remove the Pod",
     )
 
 
@@ -116,7 +98,7 @@ def test_pod_without_matching_node_stays_pending(k8s_cluster, namespace):
         found = get(k8s_cluster, namespace, "pod", "nowhere")
         return found if condition(found or {}, "PodScheduled").get("reason") == "Unschedulable" else None
 
-    found = wait_for(unschedulable, "the scheduler to mark the Pod unschedulable")
+    found = wait_for(unschedulable, timeout=120, what="the scheduler to mark the Pod unschedulable")
     assert condition(found, "PodScheduled")["status"] == "False"
     assert found["status"]["phase"] == "Pending"
     assert not found["spec"].get("nodeName")

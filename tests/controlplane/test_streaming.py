@@ -13,18 +13,16 @@ from contextlib import contextmanager
 
 import pytest
 
-from dask_kubernetes_dev.tools import find
+from dask_kubernetes_dev import kubectl
 from dask_kubernetes_dev.pytest_plugin import KubeTarget
-from tests.controlplane.helpers import apply, get, pod, wait_for, wait_phase
+from dask_kubernetes_dev.polling import wait_for
+from tests.controlplane.helpers import apply, get, pod, scheduler, wait_phase
 
 pytestmark = pytest.mark.cluster
 
-SCHEDULER_PROBE = {"httpGet": {"path": "/health", "port": 8787}, "periodSeconds": 2, "failureThreshold": 30}
-
-
 def kubectl_popen(cluster: KubeTarget, *args: str, **kwargs) -> subprocess.Popen[str]:
     """Start the pinned kubectl in the background against ``cluster``."""
-    return subprocess.Popen([find("kubectl"), *args], env=cluster.env(), text=True, **kwargs)
+    return kubectl.popen(cluster.kubeconfig, *args, **kwargs)
 
 
 @contextmanager
@@ -184,7 +182,7 @@ def test_port_forward_to_a_pod_and_a_service(k8s_cluster, namespace):
     apply(k8s_cluster, namespace, web_pod("web", token), service)
     wait_phase(k8s_cluster, namespace, "web", {"Running"})
     with port_forward(k8s_cluster, namespace, "pod/web", 8000) as local:
-        body = wait_for(lambda: try_http_get(local), "the server in the Pod to answer")
+        body = wait_for(lambda: try_http_get(local), timeout=120, what="the server in the Pod to answer")
         assert body.strip() == token
         assert http_get(local).strip() == token  # a second connection over the same forward
     with pytest.raises(OSError):
@@ -200,19 +198,6 @@ def test_port_forward_to_a_pod_and_a_service(k8s_cluster, namespace):
 
 def test_port_forward_a_dask_client_to_a_scheduler_service(k8s_cluster, namespace):
     distributed = pytest.importorskip("distributed")
-    scheduler = pod(
-        "sched",
-        [],
-        labels={"app": "sched"},
-        container={
-            "args": ["dask-scheduler"],
-            "ports": [
-                {"name": "tcp-comm", "containerPort": 8786},
-                {"name": "http-dashboard", "containerPort": 8787},
-            ],
-            "readinessProbe": SCHEDULER_PROBE,
-        },
-    )
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -222,7 +207,7 @@ def test_port_forward_a_dask_client_to_a_scheduler_service(k8s_cluster, namespac
             "ports": [{"name": "comm", "port": 8786, "targetPort": "tcp-comm"}],
         },
     }
-    apply(k8s_cluster, namespace, scheduler, service)
+    apply(k8s_cluster, namespace, scheduler("sched"), service)
     k8s_cluster.kubectl("wait", "--for=condition=Ready", "pod/sched", "-n", namespace, "--timeout=180s")
     with port_forward(k8s_cluster, namespace, "svc/sched", 8786) as local:
         with distributed.Client(f"tcp://127.0.0.1:{local}", timeout=60) as client:
@@ -244,7 +229,7 @@ def test_exec_into_a_container_that_is_not_running(k8s_cluster, namespace):
         states = {c["name"]: c["state"] for c in found.get("status", {}).get("containerStatuses") or []}
         return "terminated" in states.get("quick", {}) and "running" in states.get("main", {})
 
-    wait_for(quick_done, "container quick to finish while main runs")
+    wait_for(quick_done, timeout=120, what="container quick to finish while main runs")
     proc = k8s_cluster.kubectl("exec", "mixed", "-c", "quick", "-n", namespace, "--", "true", check=False)
     assert proc.returncode != 0
     assert 'container "quick" in pod "mixed" is not running' in proc.stderr

@@ -17,7 +17,7 @@ import pytest
 from dask_kubernetes import yamlio
 from dask_kubernetes.validation import registry
 from dask_kubernetes_dev.generator import sources
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.conftest import ROOT
 from tests.operator.e2e.conftest import example
 

@@ -14,13 +14,14 @@ import itertools
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dask_kubernetes import yamlio
 from dask_kubernetes_dev import tools as _tools
-from dask_kubernetes_dev.install import wait_for
 from dask_kubernetes_dev.kstatus import kstatus
+from dask_kubernetes_dev.polling import wait_for
 from tests.conftest import CHART, ROOT, run
 from tests.operator.e2e.conftest import example, is_ready
 
@@ -89,24 +90,32 @@ def _with_namespace(objs: list[dict], ns: str) -> list[dict]:
     return objs
 
 
-def test_bundle_applied_in_one_apply_converges(k):
-    suffix = uuid.uuid4().hex[:6]
-    release = ns = f"one-{suffix}"
+def _new_bundle(k, prefix: str) -> tuple[Any, list[dict], str]:
+    """The bundle of a fresh release in a new namespace ``prefix-<random>``: kubectl, objects, namespace."""
+    release = ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
     kubectl = k.target.kubectl
     kubectl("create", "namespace", ns)
-    objs = _with_namespace(_bundle(release, ns, k.namespace), ns)
+    return kubectl, _with_namespace(_bundle(release, ns, k.namespace), ns), ns
+
+
+def _applied(kubectl, objs: list[dict]) -> bool:
+    """One server-side apply of ``objs`` succeeded."""
+    return (
+        kubectl("apply", "--server-side", "-f", "-", input=yamlio.dump_all(objs), check=False).returncode == 0
+    )
+
+
+def test_bundle_applied_in_one_apply_converges(k):
+    kubectl, objs, ns = _new_bundle(k, "one")
     try:
         # Until the webhook serves, the fail-closed configuration refuses the DaskCluster:
         # re-applying, as Argo CD and Flux retry, converges.
-        def applied():
-            return (
-                kubectl(
-                    "apply", "--server-side", "-f", "-", input=yamlio.dump_all(objs), check=False
-                ).returncode
-                == 0
-            )
-
-        wait_for(applied, timeout=300, what="one apply of the whole bundle to succeed", interval=3)
+        wait_for(
+            lambda: _applied(kubectl, objs),
+            timeout=300,
+            what="one apply of the whole bundle to succeed",
+            interval=3,
+        )
         wait_for(
             lambda: not _all_current(kubectl, objs), timeout=300, what="every object Current", interval=2
         )
@@ -115,11 +124,7 @@ def test_bundle_applied_in_one_apply_converges(k):
 
 
 def test_bundle_applied_wave_by_wave_converges(k):
-    suffix = uuid.uuid4().hex[:6]
-    release = ns = f"waves-{suffix}"
-    kubectl = k.target.kubectl
-    kubectl("create", "namespace", ns)
-    objs = _with_namespace(_bundle(release, ns, k.namespace), ns)
+    kubectl, objs, ns = _new_bundle(k, "waves")
     waves = [list(group) for _, group in itertools.groupby(sorted(objs, key=_wave), key=_wave)]
     assert len(waves) >= 4
     try:
@@ -128,12 +133,7 @@ def test_bundle_applied_wave_by_wave_converges(k):
             # is refused until the webhook has patched caBundle into the configurations
             # that the wave before made.
             wait_for(
-                lambda wave=wave: (
-                    kubectl(
-                        "apply", "--server-side", "-f", "-", input=yamlio.dump_all(wave), check=False
-                    ).returncode
-                    == 0
-                ),
+                lambda wave=wave: _applied(kubectl, wave),
                 timeout=300,
                 what=f"wave {_wave(wave[0])} to apply",
                 interval=3,

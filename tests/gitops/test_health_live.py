@@ -16,9 +16,9 @@ import pytest
 
 from dask_kubernetes import yamlio
 from dask_kubernetes_dev import healthdata
-from dask_kubernetes_dev.install import wait_for
 from dask_kubernetes_dev.kstatus import kstatus
 from dask_kubernetes_dev.luahealth import luahealth
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import condition, example, is_ready, wait_ready
 
 pytestmark = pytest.mark.cluster
@@ -142,27 +142,19 @@ def _job(args: list[str]) -> dict[str, Any]:
     return job
 
 
+def _job_status(value: str):
+    return lambda o: (o.get("status") or {}).get("jobStatus") == value
+
+
 def test_job_health(k):
     k.apply(_job(["python", "-c", "import time; time.sleep(5)"]))
     running = _until(k, "daskjob", "simple-job", "Reconciling=True", _cond_true("Reconciling"))
     check("running", running, "Progressing")
-    done = _until(
-        k,
-        "daskjob",
-        "simple-job",
-        "the job to end",
-        lambda o: (o.get("status") or {}).get("jobStatus") == "Successful",
-    )
+    done = _until(k, "daskjob", "simple-job", "the job to end", _job_status("Successful"))
     check("successful", done, "Healthy")
     k("delete", "daskjob", "simple-job")
     wait_for(lambda: k.get("daskjob", "simple-job") is None, timeout=120, what="the job to go")
 
     k.apply(_job(["python", "-c", "import sys; sys.exit(1)"]))
-    failed = _until(
-        k,
-        "daskjob",
-        "simple-job",
-        "the job to fail",
-        lambda o: (o.get("status") or {}).get("jobStatus") == "Failed",
-    )
+    failed = _until(k, "daskjob", "simple-job", "the job to fail", _job_status("Failed"))
     check("failed", failed, "Degraded")

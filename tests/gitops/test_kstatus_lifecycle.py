@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from dask_kubernetes_dev.install import wait_for
 from dask_kubernetes_dev.kstatus import kstatus
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import condition, example
 
 pytestmark = pytest.mark.cluster

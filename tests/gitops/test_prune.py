@@ -15,7 +15,7 @@ import pytest
 
 from dask_kubernetes import yamlio
 from dask_kubernetes_dev import tools as _tools
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.conftest import CHART, ROOT, run
 from tests.operator.e2e.conftest import example
 

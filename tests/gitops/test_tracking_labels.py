@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dask_kubernetes.operator.builders.metadata import propagatable
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import example, wait_ready, worker_pods
 
 TRACKING_LABEL = "app.kubernetes.io/instance"

@@ -10,7 +10,7 @@ import pytest
 
 from dask_kubernetes import yamlio
 from dask_kubernetes_dev import install
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.cluster

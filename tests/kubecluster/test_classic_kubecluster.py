@@ -7,7 +7,7 @@ import pytest
 from distributed import Client
 
 from dask_kubernetes import KubeCluster, make_pod_spec
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.conftest import ROOT
 
 

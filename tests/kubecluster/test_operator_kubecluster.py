@@ -12,8 +12,9 @@ from distributed import Client
 from dask_kubernetes.api import constants
 from dask_kubernetes.exceptions import SchedulerStartupError, ValidationError
 from dask_kubernetes.operator import CreateMode, KubeCluster, make_cluster_spec
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready
+from tests.operator.e2e.helpers import scheduler_running
 
 
 @pytest.fixture(autouse=True)
@@ -154,12 +155,12 @@ def test_no_operator_running_is_a_timeout_that_says_so(k):
 
 
 def test_crash_looping_scheduler_error_carries_its_logs(k):
-    spec = make_cluster_spec(name="crashy", n_workers=0)
-    spec["spec"]["scheduler"]["spec"]["containers"][0]["args"] = [
+    spec = scheduler_running(
+        "crashy",
         "python",
         "-c",
         "import sys; print('scheduler exploded on purpose', flush=True); sys.exit(3)",
-    ]
+    )
     with pytest.raises(SchedulerStartupError, match="scheduler exploded on purpose"):
         KubeCluster(custom_cluster_spec=spec, namespace=k.namespace, resource_timeout=120, quiet=True)
     wait_for(

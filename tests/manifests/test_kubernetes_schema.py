@@ -80,33 +80,25 @@ def test_overlays_exist():
     assert {"base", "namespaced", "prometheus", "cert-manager"} <= set(OVERLAYS)
 
 
-def test_validator_catches_a_broken_core_object():
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "x"},
-        "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "c", "imagee": "x"}]}}},
-    }
-    assert validate_object(deployment)
-
-
-def test_validator_catches_an_unknown_certificate_field():
-    bad = {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "x"},
-        "spec": {"secretName": "x", "issuerRef": {"name": "i"}, "dnsName": ["a"]},
-    }
-    assert validate_object(bad)
-
-
-def test_validator_catches_an_unknown_monitor_field():
-    bad = {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PodMonitor",
-        "metadata": {"name": "x"},
-        "spec": {"selector": {}, "podTargetLabel": ["a"]},
-    }
+@pytest.mark.parametrize(
+    ("api_version", "kind", "spec"),
+    [
+        (
+            "apps/v1",
+            "Deployment",
+            {"selector": {}, "template": {"spec": {"containers": [{"name": "c", "imagee": "x"}]}}},
+        ),
+        (
+            "cert-manager.io/v1",
+            "Certificate",
+            {"secretName": "x", "issuerRef": {"name": "i"}, "dnsName": ["a"]},
+        ),
+        ("monitoring.coreos.com/v1", "PodMonitor", {"selector": {}, "podTargetLabel": ["a"]}),
+    ],
+    ids=["broken-core-object", "unknown-certificate-field", "unknown-monitor-field"],
+)
+def test_validator_catches_a_broken_object(api_version, kind, spec):
+    bad = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}, "spec": spec}
     assert validate_object(bad)
 
 

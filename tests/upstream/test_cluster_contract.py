@@ -17,8 +17,9 @@ import yaml
 
 from dask_kubernetes.exceptions import SchedulerStartupError
 from dask_kubernetes.operator import KubeCluster, discover, make_cluster_spec
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready
+from tests.operator.e2e.helpers import scheduler_running
 
 pytestmark = pytest.mark.cluster
 BIN = Path(sys.executable).parent
@@ -162,12 +163,7 @@ def test_no_operator_message_is_upstreams(k):
 def test_a_slow_scheduler_is_waited_for_not_deleted(k):
     # As upstream: resource_timeout bounds the operator's pick-up and a crash loop,
     # not a slow start (an image pull on a real cluster); the cluster is kept.
-    spec = make_cluster_spec(name="slow", n_workers=0)
-    spec["spec"]["scheduler"]["spec"]["containers"][0]["args"] = [
-        "sh",
-        "-c",
-        "sleep 15 && exec dask-scheduler --host 0.0.0.0",
-    ]
+    spec = scheduler_running("slow", "sh", "-c", "sleep 15 && exec dask-scheduler --host 0.0.0.0")
     with KubeCluster(
         custom_cluster_spec=spec, namespace=k.namespace, resource_timeout=3, quiet=True
     ) as cluster:

@@ -20,7 +20,7 @@ from distributed import Client
 
 from dask_kubernetes.operator import KubeCluster
 from dask_kubernetes_dev import upstream
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.pytest_plugin import KubeTarget, _start_local
 from dask_kubernetes_dev.tools import find
 from tests.conftest import CHART, ROOT

@@ -13,13 +13,13 @@ import select
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dask_kubernetes import yamlio
+from dask_kubernetes_dev.polling import wait_for
 from tests.conftest import CHART
 
 BODY = 500 * 1000 * 1000
@@ -68,15 +68,14 @@ def server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("the webhook app did not start") from None
-                time.sleep(0.2)
+
+        def listening() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError("the webhook app did not start: it exited")
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+
+        wait_for(listening, timeout=60, interval=0.2, transient=(OSError,), what="the webhook app to start")
         yield proc, port
     finally:
         proc.terminate()

@@ -63,7 +63,7 @@ class ImageConfig:
         env = tuple(tuple(item.split("=", 1)) for item in config.get("Env") or [] if "=" in item)
         return cls(
             user=config.get("User") or "",
-            env=env,  # type: ignore[arg-type]
+            env=env,
             entrypoint=tuple(config.get("Entrypoint") or ()),
             cmd=tuple(config.get("Cmd") or ()),
             working_dir=config.get("WorkingDir") or "",
@@ -98,27 +98,25 @@ class ImageStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot read the image store {self.layout}: {exc}") from exc
 
-    def references(self) -> list[str]:
-        """Every image reference the store holds."""
-        return sorted((m.get("annotations") or {}).get(REF_NAME, "") for m in self._index())
-
     def find(self, reference: str) -> str | None:
         """The stored reference that names the same image as ``reference``, or None."""
         wanted = normalize(reference)
         for manifest in self._index():
-            stored = (manifest.get("annotations") or {}).get(REF_NAME)
+            stored: str | None = (manifest.get("annotations") or {}).get(REF_NAME)
             if stored and normalize(stored) == wanted:
                 return stored
         return None
 
     def _blob(self, digest: str) -> dict[str, Any]:
         algorithm, value = digest.split(":", 1)
-        return json.loads((self.layout / "blobs" / algorithm / value).read_text())
+        blob: dict[str, Any] = json.loads((self.layout / "blobs" / algorithm / value).read_text())
+        return blob
 
     def _manifest_digest(self, stored: str) -> str:
         for manifest in self._index():
             if (manifest.get("annotations") or {}).get(REF_NAME) == stored:
-                return manifest["digest"]
+                digest: str = manifest["digest"]
+                return digest
         raise StoreError(f"image {stored} is not in the store {self.layout}")
 
     def config(self, stored: str) -> ImageConfig:

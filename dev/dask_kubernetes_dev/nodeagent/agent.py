@@ -149,8 +149,18 @@ class Agent:
         await asyncio.gather(
             node.heartbeat(),
             self.hosts.run(),
-            self._consume(api, "/api/v1/services", None, self._on_service),
-            self._consume(api, "/apis/discovery.k8s.io/v1/endpointslices", None, self._on_slice),
+            self._consume(
+                api,
+                "/api/v1/services",
+                None,
+                self._indexing(self.index.set_services, self.index.service_event),
+            ),
+            self._consume(
+                api,
+                "/apis/discovery.k8s.io/v1/endpointslices",
+                None,
+                self._indexing(self.index.set_slices, self.index.slice_event),
+            ),
             self._consume(api, "/api/v1/pods", {"fieldSelector": pods}, self._on_pod),
             *watches,
         )
@@ -168,26 +178,26 @@ class Agent:
             except Exception:  # one bad event must not end the watch
                 log.exception("handling %s event on %s failed", kind, path)
 
-    async def _on_service(self, kind: str, obj: Any) -> None:
-        if kind == "SYNC":
-            self.index.set_services(obj)
-        else:
-            self.index.service_event(kind, obj)
-        self.hosts.changed()
+    def _indexing(
+        self, set_all: Callable[[Any], None], event: Callable[[str, Any], None]
+    ) -> Callable[[str, Any], Awaitable[None]]:
+        """A watch handler keeping one part of the Service index current, and the hosts files with it."""
 
-    async def _on_slice(self, kind: str, obj: Any) -> None:
-        if kind == "SYNC":
-            self.index.set_slices(obj)
-        else:
-            self.index.slice_event(kind, obj)
-        self.hosts.changed()
+        async def handle(kind: str, obj: Any) -> None:
+            if kind == "SYNC":
+                set_all(obj)
+            else:
+                event(kind, obj)
+            self.hosts.changed()
+
+        return handle
 
     async def _on_pod(self, kind: str, obj: Any) -> None:
         if kind == "SYNC":
             listed = {pod["metadata"]["uid"] for pod in obj}
-            for uid, worker in list(self.workers.items()):
+            for uid, stale in list(self.workers.items()):
                 if uid not in listed:
-                    worker.gone()
+                    stale.gone()
             for pod in obj:
                 await self._on_pod("MODIFIED", pod)
             return

@@ -150,6 +150,16 @@ class KubeAPI:
         """GET an object or list."""
         return await self.request("GET", path, params=params or None)
 
+    async def get_optional(self, path: str) -> dict[str, Any] | None:
+        """GET an object, or None when the API server answers 404 Not Found."""
+        try:
+            obj: dict[str, Any] = await self.get(path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return obj
+
     async def post(self, path: str, body: Any) -> Any:
         """Create an object."""
         return await self.request("POST", path, body=body)

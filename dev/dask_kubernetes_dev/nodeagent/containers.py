@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Coroutine, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +22,7 @@ from dask_kubernetes_dev.image.store import StoreError
 from dask_kubernetes_dev.nodeagent import env as envmod
 from dask_kubernetes_dev.nodeagent import imagemode
 from dask_kubernetes_dev.nodeagent import status as st
-from dask_kubernetes_dev.nodeagent.api import ApiError, Backoff
+from dask_kubernetes_dev.nodeagent.api import Backoff
 from dask_kubernetes_dev.nodeagent.probes import ProbeTiming, make_check, run_probe
 from dask_kubernetes_dev.nodeagent.runtime import (
     ContainerProcess,
@@ -118,25 +119,21 @@ class PodHandle(Protocol):
     def log_path(self, name: str, run: int) -> Path: ...  # noqa: D102
 
 
+@dataclass(eq=False, repr=False)
 class ContainerRunner:
     """Runs one container of a Pod, again and again as its restart policy says."""
 
-    def __init__(
-        self,
-        pod: PodHandle,
-        container: dict[str, Any],
-        record: st.ContainerRecord,
-        *,
-        init: bool,
-        sidecar: bool,
-    ) -> None:
-        self.pod = pod
-        self.container = container
-        self.record = record
-        self.init = init
-        self.sidecar = sidecar
-        self.name: str = container["name"]
-        self.image_run: imagemode.ImageRun | None = None
+    pod: PodHandle
+    container: dict[str, Any]
+    record: st.ContainerRecord
+    _: KW_ONLY
+    init: bool
+    sidecar: bool
+    name: str = field(init=False)
+    image_run: imagemode.ImageRun | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.container["name"]
 
     async def supervise(self) -> int:
         """Run until the container ends for good under its restart policy; return its last exit code."""
@@ -199,12 +196,7 @@ class ContainerRunner:
         return imagemode.ImageRun(stored, rootfs, config, uid, gid, groups, read_only)
 
     async def _optional(self, kind: str, name: str) -> dict[str, Any] | None:
-        try:
-            return await self.pod.ctx.api.get(f"/api/v1/namespaces/{self.pod.namespace}/{kind}/{name}")
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self.pod.ctx.api.get_optional(f"/api/v1/namespaces/{self.pod.namespace}/{kind}/{name}")
 
     def _argv(self, argv: list[str], env: Mapping[str, str]) -> list[str]:
         pod = self.pod

@@ -166,9 +166,9 @@ def container_env(
             if ref.get("optional"):
                 continue
             raise EnvError(f'{kind} "{ref.get("name")}" not found')
-        for key, value in _object_data(obj, secret).items():
+        for key, data in _object_data(obj, secret).items():
             if "=" not in key:
-                defined[prefix + key] = value
+                defined[prefix + key] = data
     for var in container.get("env") or []:
         name = var["name"]
         if "valueFrom" not in var:
@@ -198,10 +198,8 @@ def _find_container(pod: Mapping[str, Any], name: str | None) -> Mapping[str, An
     if not name:
         return None
     spec = pod.get("spec") or {}
-    for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-        if container.get("name") == name:
-            return container
-    return None
+    containers: list[Mapping[str, Any]] = (spec.get("containers") or []) + (spec.get("initContainers") or [])
+    return next((c for c in containers if c.get("name") == name), None)
 
 
 def command_line(container: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:

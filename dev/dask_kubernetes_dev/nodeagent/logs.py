@@ -24,28 +24,26 @@ from typing import IO
 from aiohttp import web
 
 from dask_kubernetes import pki
+from dask_kubernetes.api import times
 
 log = logging.getLogger(__name__)
 
 MAX_LINE = 16 * 1024
 
 
-def cri_timestamp(value: datetime.datetime) -> str:
-    """RFC 3339 with nanoseconds, as CRI log lines carry it."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond:06d}000Z"
-
-
 def parse_timestamp(text: str) -> datetime.datetime:
-    """Parse an RFC 3339 time with any number of fraction digits (Python keeps microseconds)."""
-    text = text.rstrip("Z")
-    base, _, fraction = text.partition(".")
-    parsed = datetime.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.UTC)
-    return parsed.replace(microsecond=int((fraction + "000000")[:6])) if fraction else parsed
+    """Parse an RFC 3339 time with any number of fraction digits; ValueError when malformed."""
+    parsed = times.parse_datetime(text)
+    if parsed is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    return parsed
 
 
 def format_line(when: datetime.datetime, stream: str, content: bytes, *, partial: bool) -> bytes:
     """One CRI log line; ``content`` carries no newline."""
-    return f"{cri_timestamp(when)} {stream} {'P' if partial else 'F'} ".encode() + content + b"\n"
+    return (
+        f"{times.format_nano_datetime(when)} {stream} {'P' if partial else 'F'} ".encode() + content + b"\n"
+    )
 
 
 @dataclass(frozen=True)

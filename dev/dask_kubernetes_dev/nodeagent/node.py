@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from dask_kubernetes.api import times
 from dask_kubernetes_dev.nodeagent.api import ApiError, KubeAPI
 from dask_kubernetes_dev.nodeagent.config import AgentConfig
 from dask_kubernetes_dev.nodeagent.status import now, timestamp
@@ -116,7 +117,7 @@ def _boot_id() -> str:
 
 def micro_time(value: datetime.datetime) -> str:
     """The MicroTime format a Lease's ``renewTime`` uses."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return times.format_datetime(value, micro=True)
 
 
 class NodeAgentNode:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dask_kubernetes.api import times
+
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
 TERMINAL_PHASES = frozenset({SUCCEEDED, FAILED})
 
@@ -24,7 +26,7 @@ def now() -> datetime.datetime:
 
 def timestamp(value: datetime.datetime | None) -> str | None:
     """Render a time as the API's RFC 3339 string."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if value is None else times.format_datetime(value)
 
 
 @dataclass

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dask_kubernetes.api import times
 from dask_kubernetes_dev.nodeagent import env as envmod
 from dask_kubernetes_dev.nodeagent.api import ApiError, KubeAPI
 from dask_kubernetes_dev.nodeagent.runtime import Mount
@@ -183,34 +184,27 @@ def container_mounts(
     return sorted(mounts, key=lambda m: len(Path(m.target).parts))
 
 
+@dataclass(eq=False, repr=False)
 class PodVolumes:
     """Materialises one Pod's volumes under its state dir and refreshes its tokens."""
 
-    def __init__(
-        self,
-        api: KubeAPI,
-        pod: Mapping[str, Any],
-        directory: Path,
-        *,
-        ca_file: Path,
-        host_ip: str,
-        allocatable: Mapping[str, str],
-    ) -> None:
-        self.api = api
-        self.pod = pod
-        self.directory = directory
-        self.ca_file = ca_file
-        self.host_ip = host_ip
-        self.allocatable = allocatable
-        self.paths: dict[str, Path] = {}
-        self.kinds: dict[str, str] = {}
-        self.tokens: list[TokenFile] = []
-        self.default_token = False
+    api: KubeAPI
+    pod: Mapping[str, Any]
+    directory: Path
+    _: KW_ONLY
+    ca_file: Path
+    host_ip: str
+    allocatable: Mapping[str, str]
+    paths: dict[str, Path] = field(default_factory=dict, init=False)
+    kinds: dict[str, str] = field(default_factory=dict, init=False)
+    tokens: list[TokenFile] = field(default_factory=list, init=False)
+    default_token: bool = field(default=False, init=False)
 
     @property
     def namespace(self) -> str:
         """The Pod's namespace, where its ConfigMaps, Secrets and ServiceAccount live."""
-        return self.pod["metadata"]["namespace"]
+        namespace: str = self.pod["metadata"]["namespace"]
+        return namespace
 
     def check(self) -> None:
         """Fail fast on volume types the agent cannot provide."""
@@ -218,12 +212,7 @@ class PodVolumes:
             volume_kind(volume)
 
     async def _object(self, kind: str, name: str) -> dict[str, Any] | None:
-        try:
-            return await self.api.get(f"/api/v1/namespaces/{self.namespace}/{kind}/{name}")
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self.api.get_optional(f"/api/v1/namespaces/{self.namespace}/{kind}/{name}")
 
     async def _key_source(
         self, source: Mapping[str, Any], secret: bool
@@ -353,10 +342,12 @@ class PodVolumes:
             )
         except ApiError as exc:
             raise VolumeNotReady(f"token request for serviceaccount {sa_name} failed: {exc}") from exc
-        expires = datetime.datetime.fromisoformat(
-            answer["status"]["expirationTimestamp"].replace("Z", "+00:00")
-        )
-        lifetime = (expires - datetime.datetime.now(datetime.UTC)).total_seconds()
+        expires = times.parse_time(answer["status"]["expirationTimestamp"])
+        if expires is None:
+            raise VolumeNotReady(
+                f"token request for serviceaccount {sa_name}: unreadable expirationTimestamp"
+            )
+        lifetime = expires - time.time()
         return answer["status"]["token"], max(10.0, min(lifetime, token.expiration_seconds) * 0.8)
 
     async def refresh_tokens(self, *, force: bool = False) -> None:

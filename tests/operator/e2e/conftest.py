@@ -11,7 +11,7 @@ import pytest
 
 from dask_kubernetes import yamlio
 from dask_kubernetes_dev import install
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.pytest_plugin import KubeTarget
 from tests.conftest import CHART, ROOT
 

@@ -12,9 +12,10 @@ from typing import Any
 import distributed
 import numpy as np
 
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes.operator import make_cluster_spec
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.processes import pids_of_pod
-from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, Kubectl, operator_pods
+from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, Kubectl, is_ready, operator_pods
 
 DEPLOYMENT = "deployment/dask-kubernetes-operator"
 
@@ -86,6 +87,19 @@ def group_pod_names(k: Kubectl, group: str) -> dict[str, int]:
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         out[pod["metadata"]["name"]] = sum(int(s.get("restartCount") or 0) for s in statuses)
     return out
+
+
+def group_converged(k: Kubectl, group: str, n: int) -> bool:
+    """A DaskWorkerGroup is Ready with ``n`` ready replicas and ``n`` (non-terminating) worker Pods."""
+    obj = k.get("daskworkergroup", group)
+    return is_ready(obj) and obj["status"]["readyReplicas"] == n and len(group_pod_names(k, group)) == n
+
+
+def scheduler_running(name: str, *argv: str) -> dict[str, Any]:
+    """A ``make_cluster_spec`` cluster without workers whose scheduler container runs ``argv``."""
+    spec = make_cluster_spec(name=name, n_workers=0)
+    spec["spec"]["scheduler"]["spec"]["containers"][0]["args"] = list(argv)
+    return spec
 
 
 def operator_kubectl(k: Kubectl, *args: str, check: bool = True) -> Any:

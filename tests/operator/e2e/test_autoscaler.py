@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import distributed
 
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import example, wait_ready
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import condition, example, is_ready, wait_ready, worker_pods
 
 COMPUTE = """

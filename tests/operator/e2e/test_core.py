@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 
+from dask_kubernetes.api import times
 from dask_kubernetes.operator import KubeCluster
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import (
     condition,
     example,
-    is_ready,
     operator_pods,
     wait_condition,
     wait_ready,
@@ -20,6 +19,7 @@ from tests.operator.e2e.helpers import (
     DEPLOYMENT,
     Data,
     count_retirements,
+    group_converged,
     group_pod_names,
     kill_9,
     operator_env,
@@ -29,11 +29,6 @@ from tests.operator.e2e.helpers import (
     retirements,
     scheduler_client,
 )
-
-
-def _converged(k, group, n):
-    obj = k.get("daskworkergroup", group)
-    return is_ready(obj) and obj["status"]["readyReplicas"] == n and len(group_pod_names(k, group)) == n
 
 
 def test_operator_killed_between_retire_and_delete_retires_each_worker_once(k):
@@ -48,7 +43,7 @@ def test_operator_killed_between_retire_and_delete_retires_each_worker_once(k):
             data = Data(client)
             count_retirements(client)
             k("scale", "daskworkergroup", "simple-default", "--replicas=2")
-            wait_for(lambda: _converged(k, "simple-default", 2), timeout=300, what="2 workers")
+            wait_for(lambda: group_converged(k, "simple-default", 2), timeout=300, what="2 workers")
             retired = retirements(client)
             assert data.lost() == 0
             assert data.intact()
@@ -58,7 +53,7 @@ def test_operator_killed_between_retire_and_delete_retires_each_worker_once(k):
 
 
 def _created(pod):
-    return datetime.datetime.strptime(pod["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
+    return times.parse_datetime(pod["metadata"]["creationTimestamp"])
 
 
 def test_worker_batches_are_at_least_the_delay_apart(k):
@@ -176,7 +171,9 @@ def test_two_replicas_one_leader_and_a_kill_hands_over_without_duplicates(k):
     # Gone for good (a restarted container would come back as the same identity and keep the Lease).
     operator_kubectl(k, "delete", "pod", leader, "--grace-period=0", "--force", check=False)
     k("scale", "daskworkergroup", "simple-default", "--replicas=4")
-    wait_for(lambda: _converged(k, "simple-default", 4), timeout=300, what="4 workers after the hand-over")
+    wait_for(
+        lambda: group_converged(k, "simple-default", 4), timeout=300, what="4 workers after the hand-over"
+    )
     assert len(worker_pods(k, "simple-default")) == 4, "no duplicate Pods"
     (other,) = set(pods) - {leader}
     assert _lease(k) == other, "the standby replica took over"

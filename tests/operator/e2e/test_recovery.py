@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready, worker_pods
 
 

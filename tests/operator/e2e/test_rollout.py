@@ -10,8 +10,8 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
 
 from dask_kubernetes import yamlio
-from dask_kubernetes_dev.install import wait_for
 from dask_kubernetes_dev.kstatus import kstatus
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import condition, example, is_ready, wait_condition, wait_ready, worker_pods
 from tests.operator.e2e.helpers import Data, scheduler_client
 

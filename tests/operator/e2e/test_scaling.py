@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import example, is_ready, wait_ready, worker_pods
 
 

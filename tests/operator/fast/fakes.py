@@ -8,7 +8,6 @@ what status says) are checked in milliseconds, with fake time.
 from __future__ import annotations
 
 import copy
-import datetime
 import itertools
 import json
 import uuid
@@ -18,7 +17,7 @@ from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes.api import constants
+from dask_kubernetes.api import constants, times
 from dask_kubernetes.operator.controller.startup import build_context
 from dask_kubernetes.operator.runtime import store as store_mod
 from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable, WorkerInfo
@@ -90,7 +89,7 @@ class FakeApi:
 
     # Helpers for tests --------------------------------------------------------
     def stamp(self) -> str:
-        return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return times.format_time(self.clock())
 
     def put(self, kind: str, obj: Mapping[str, Any], *, spec_changed: bool = True) -> dict[str, Any]:
         obj = copy.deepcopy(dict(obj))

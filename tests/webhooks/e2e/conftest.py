@@ -10,7 +10,6 @@ test objects into Pods.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import uuid
@@ -22,8 +21,9 @@ from typing import Any
 import pytest
 
 from dask_kubernetes import yamlio
+from dask_kubernetes_dev import kubectl
 from dask_kubernetes_dev import tools as _tools
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.pytest_plugin import KubeTarget
 from tests.conftest import CHART, ROOT, run
 
@@ -49,7 +49,7 @@ class Webhook:
         return self.cluster.kubectl(*args, check=check, input=input)
 
     def get(self, *args: str) -> Any:
-        return json.loads(self.kubectl("get", *args, "-o", "json", check=True).stdout)
+        return kubectl.get_json(self.cluster.kubeconfig, *args)
 
     def configurations(self) -> list[dict[str, Any]]:
         return [

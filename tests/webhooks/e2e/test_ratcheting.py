@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from dask_kubernetes_dev.install import wait_for
+from dask_kubernetes_dev.polling import wait_for
 from tests.webhooks.e2e.conftest import DENIED, apply, example
 
 pytestmark = pytest.mark.cluster
