@@ -53,7 +53,7 @@ class KubeCluster(Cluster):
     exit if it never was (``shutdown_on_close``), as upstream's.
     """
 
-    _instances: ClassVar[weakref.WeakSet[KubeCluster]] = reaper.INSTANCES
+    _instances: ClassVar[weakref.WeakSet[reaper.Reapable]] = reaper.INSTANCES
 
     def __init__(
         self,

@@ -10,22 +10,44 @@ from __future__ import annotations
 import atexit
 import logging
 import weakref
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from distributed.core import Status
 
 from dask_kubernetes.api import constants
 
-if TYPE_CHECKING:
-    from dask_kubernetes.operator.kubecluster.kubecluster import KubeCluster
-
 log = logging.getLogger(__name__)
 
+
+class Reapable(Protocol):
+    """What the reaper reads of a KubeCluster, so that this module need not import it."""
+
+    name: str
+    namespace: str
+    shutdown_on_close: bool
+    _loop_runner: Any
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether the cluster runs on the caller's event loop."""
+
+    @property
+    def loop(self) -> Any:
+        """The cluster's event loop, if it has one."""
+
+    @property
+    def status(self) -> Status:
+        """The cluster's lifecycle state."""
+
+    def close(self, timeout: float | None = None) -> Any:
+        """Close the cluster and delete it."""
+
+
 # Every KubeCluster of this process (KubeCluster._instances).
-INSTANCES: weakref.WeakSet[KubeCluster] = weakref.WeakSet()
+INSTANCES: weakref.WeakSet[Reapable] = weakref.WeakSet()
 
 
-def _delete_at_exit(cluster: KubeCluster) -> None:
+def _delete_at_exit(cluster: Reapable) -> None:
     """Delete one cluster at interpreter exit, with a synchronous client: its event loop may be gone."""
     from kubernetes import client as sync_client
     from kubernetes import config as sync_config

@@ -30,7 +30,8 @@ from dask_kubernetes_dev.nodeagent.image import install_shims
 from dask_kubernetes_dev.nodeagent.logs import LogLookupError, LogServer, LogSource, write_serving_certificate
 from dask_kubernetes_dev.nodeagent.network import Network
 from dask_kubernetes_dev.nodeagent.node import CAPACITY, NodeAgentNode
-from dask_kubernetes_dev.nodeagent.pod import PodContext, PodWorker
+from dask_kubernetes_dev.nodeagent.pod import PodWorker
+from dask_kubernetes_dev.nodeagent.podcontext import PodContext
 from dask_kubernetes_dev.nodeagent.status import TERMINAL_PHASES
 from dask_kubernetes_dev.nodeagent.streaming import StreamingEndpoint, pod_routes, worker_info
 

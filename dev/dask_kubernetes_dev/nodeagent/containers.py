@@ -36,7 +36,7 @@ from dask_kubernetes_dev.nodeagent.volumes import UnsupportedVolume, container_m
 
 if TYPE_CHECKING:
     from dask_kubernetes_dev.nodeagent.network import PodNetwork
-    from dask_kubernetes_dev.nodeagent.pod import PodContext
+    from dask_kubernetes_dev.nodeagent.podcontext import PodContext
     from dask_kubernetes_dev.nodeagent.volumes import PodVolumes
 
 log = logging.getLogger(__name__)

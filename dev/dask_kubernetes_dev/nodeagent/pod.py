@@ -15,21 +15,17 @@ import datetime
 import logging
 import shutil
 import signal
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from dask_kubernetes_dev.image.store import ImageStore
 from dask_kubernetes_dev.nodeagent import status as st
-from dask_kubernetes_dev.nodeagent.api import ApiError, Backoff, KubeAPI
-from dask_kubernetes_dev.nodeagent.config import AgentConfig
+from dask_kubernetes_dev.nodeagent.api import ApiError, Backoff
 from dask_kubernetes_dev.nodeagent.containers import ContainerRunner, PodFailed
-from dask_kubernetes_dev.nodeagent.hosts import HostsFiles, PodHosts, host_aliases, pod_hostnames
+from dask_kubernetes_dev.nodeagent.hosts import PodHosts, host_aliases, pod_hostnames
 from dask_kubernetes_dev.nodeagent.logs import LogLookupError, LogSource
-from dask_kubernetes_dev.nodeagent.network import Network, NetworkError, PodNetwork, kill_namespace_processes
+from dask_kubernetes_dev.nodeagent.network import NetworkError, PodNetwork, kill_namespace_processes
+from dask_kubernetes_dev.nodeagent.podcontext import PodContext
 from dask_kubernetes_dev.nodeagent.runtime import ContainerProcess
 from dask_kubernetes_dev.nodeagent.volumes import PodVolumes, UnsupportedVolume, VolumeNotReady
 
@@ -37,20 +33,6 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 3.0
 FORCE_DELETE_GRACE = 2.0
-
-
-@dataclass
-class PodContext:
-    """What every Pod worker shares: the API, the network, hosts files, a probe session."""
-
-    api: KubeAPI
-    config: AgentConfig
-    network: Network
-    hosts: HostsFiles
-    http: aiohttp.ClientSession
-    setup_slots: asyncio.Semaphore
-    allocatable: Mapping[str, str]
-    images: ImageStore | None = None  # image mode (see .imagemode) when the agent has a store
 
 
 class PodWorker:
