@@ -12,7 +12,6 @@ from pathlib import Path
 
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
-from ruamel.yaml.error import YAMLError
 
 from dask_kubernetes import yamlio
 
@@ -40,7 +39,7 @@ async def api_client() -> client.ApiClient:
         _check_syntax(path)
         await config.load_kube_config(config_file=path, client_configuration=configuration)
         return client.ApiClient(configuration)
-    except (ConfigException, OSError, ValueError, KeyError, TypeError, YAMLError) as exc:
+    except (ConfigException, OSError, ValueError, KeyError, TypeError, yamlio.YAMLError) as exc:
         where = os.environ.get("KUBECONFIG", "~/.kube/config")
         raise KubeConfigError(f"cannot use kubeconfig {where}: {exc}") from None
 
@@ -53,7 +52,7 @@ def current_namespace() -> str:
         path = _kubeconfig_path()
         _check_syntax(path)
         _, context = config.list_kube_config_contexts(config_file=path)
-    except (ConfigException, OSError, ValueError, KeyError, TypeError, YAMLError):
+    except (ConfigException, OSError, ValueError, KeyError, TypeError, yamlio.YAMLError):
         return "default"
     return str((context or {}).get("context", {}).get("namespace") or "default")
 

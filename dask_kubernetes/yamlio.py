@@ -15,7 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.representer import SafeRepresenter
+
+__all__ = ["YAMLError", "dump", "dump_all", "load", "load_all"]
 
 # Plain scalars that YAML 1.1 readers take for booleans; YAML 1.2 writers leave them bare.
 _YAML11_BOOLS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"})

@@ -20,9 +20,9 @@ import dask.config
 from distributed.core import Status
 from distributed.deploy.spec import ProcessInterface, SpecCluster
 from distributed.scheduler import Scheduler
-from ruamel.yaml import YAML
 
 import dask_kubernetes.config  # noqa: F401  (registers the kubernetes.* defaults)
+from dask_kubernetes import yamlio
 from dask_kubernetes.api import constants
 from dask_kubernetes.classic.pod import clean_pod_template, worker_pod_name
 from dask_kubernetes.kubeapi import Kube
@@ -91,8 +91,12 @@ def _load_template(template: str | Mapping[str, Any] | None) -> dict[str, Any]:
         path = Path(template).expanduser()
         if not path.exists():
             raise ValueError(f"worker template file {str(path)!r} does not exist")
-        template = YAML(typ="safe").load(path.read_text())
-    return clean_pod_template(template)  # type: ignore[arg-type]
+        template = yamlio.load(path.read_text())
+        if not isinstance(template, Mapping):
+            raise ValueError(f"worker template file {str(path)!r} does not hold a Pod template (a mapping)")
+    if not isinstance(template, Mapping):
+        raise ValueError(f"a worker Pod template must be a mapping, got {type(template).__name__}")
+    return clean_pod_template(template)
 
 
 class KubeCluster(SpecCluster):

@@ -292,6 +292,7 @@ class KubeCluster(Cluster):
             constants.PLURAL_WORKER_GROUP, self.namespace, group, {"spec": {"worker": {"replicas": n}}}
         )
 
+    # Upstream's signature (minimum, maximum), not distributed's Cluster.adapt(Adaptive, **kwargs).
     def adapt(self, minimum: int | None = None, maximum: int | None = None) -> Any:  # type: ignore[override]
         """Scale the default group adaptively between ``minimum`` and ``maximum`` workers."""
         return self.sync(self._adapt, minimum, maximum)

@@ -12,8 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from dask_kubernetes import yamlio
 from dask_kubernetes.api import constants
 
 
@@ -37,7 +36,7 @@ def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any
     if not path.exists():
         # Upstream's open() raised this; users catch it.
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    loaded = YAML(typ="safe").load(path.read_text())
+    loaded = yamlio.load(path.read_text())
     if not isinstance(loaded, Mapping) or loaded.get("kind") != constants.KIND_CLUSTER:
         raise ValueError(f"custom_cluster_spec file {str(path)!r} does not hold a DaskCluster")
     return dict(loaded)
