@@ -54,6 +54,7 @@ class SchedulerSpec(TypedDict, total=False):
 class DaskClusterSpec(TypedDict, total=False):
     """A Dask cluster, a scheduler and a default group of workers."""
 
+    suspend: bool
     idleTimeout: int
     progressDeadlineSeconds: int
     worker: WorkerSpec
@@ -144,21 +145,41 @@ class DaskJobSpecCluster(TypedDict, total=False):
     spec: DaskClusterSpec
 
 
+class DaskJobSpecDeletionPolicy(TypedDict, total=False):
+    """What is deleted once the job has ended, after ttlSecondsAfterFinished."""
+
+    onSuccess: str
+    onFailure: str
+
+
 class DaskJobSpec(TypedDict, total=False):
     """The spec of a DaskJob."""
 
     job: DaskJobSpecJob
     cluster: DaskJobSpecCluster
+    suspend: bool
+    backoffLimit: int
+    activeDeadlineSeconds: int
+    preRunningDeadlineSeconds: int
+    deletionPolicy: DaskJobSpecDeletionPolicy
+    ttlSecondsAfterFinished: int
 
 
 class DaskJobStatus(CommonStatus, total=False):
     """What the operator last observed of a DaskJob."""
 
     jobStatus: str
+    reason: str
     clusterName: str
     jobRunnerPodName: str
     startTime: str
     endTime: str
+    attempt: int
+    failed: int
+    succeeded: int
+    attemptStartTime: str
+    attemptRunningTime: str
+    activeSeconds: int
 
 
 class DaskJob(TypedDict, total=False):

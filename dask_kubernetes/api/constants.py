@@ -120,6 +120,13 @@ REASON_RETIRE_INCOMPLETE: Final = "RetireIncomplete"
 REASON_SCHEDULER_REPLACED: Final = "SchedulerSpecChanged"
 REASON_SERVICE_UPDATED: Final = "ServiceUpdated"
 REASON_PROGRESS_DEADLINE: Final = "ProgressDeadlineExceeded"
+REASON_SUSPENDING: Final = "Suspending"
+REASON_SUSPENDED: Final = "Suspended"
+REASON_RESUMED: Final = "Resumed"
+REASON_CLUSTER_SUSPENDED: Final = "ClusterSuspended"
+REASON_ATTEMPT_FAILED: Final = "AttemptFailed"
+REASON_DEADLINE_EXCEEDED: Final = "DeadlineExceeded"
+REASON_CLEANED_UP: Final = "CleanedUp"
 
 DEFAULT_IMAGE: Final = "ghcr.io/dask/dask:latest"
 # A DaskJob runner restarts on failure unless its spec says Never (Always would never end).

@@ -14,7 +14,7 @@ import kopf
 
 from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.controller import admission, preflight, schedulers
-from dask_kubernetes.operator.decisions import autoscaling, conditions
+from dask_kubernetes.operator.decisions import autoscaling, conditions, suspension
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
 from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable
@@ -54,6 +54,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     group_name = spec.get("workerGroup") or naming.default_worker_group_name(cluster)
     status = bodies.status_of(scaler)
     fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}
+    if cluster_obj is not None and suspension.is_suspended(cluster_obj):
+        message = f"DaskCluster {cluster!r} is suspended (spec.suspend): not scaling {group_name!r}"
+        verdict = conditions.Verdict(False, constants.REASON_CLUSTER_SUSPENDED, message, suspended=True)
+        await statuses.write(ctx, PLURAL, scaler, {**fields, "scaleDownSince": None}, verdict)
+        return poll
     group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
     address = schedulers.ready_scheduler(ctx, namespace, cluster)
     if group is None or address is None:

@@ -22,7 +22,7 @@ from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import scheduler as scheduler_builder
 from dask_kubernetes.operator.builders import worker as worker_builder
 from dask_kubernetes.operator.controller import admission, preflight, schedulers, written
-from dask_kubernetes.operator.decisions import conditions, pods, progress
+from dask_kubernetes.operator.decisions import conditions, pods, progress, suspension
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
 from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable
@@ -65,7 +65,7 @@ async def _ensure_scheduler(ctx: Context, cluster: bodies.DaskCluster) -> dict[s
         return None
     if pod is None:
         await admission.admit(ctx, cluster, desired, template)
-        seen_before = bool(bodies.status_of(cluster).get("phase") in ("Pending", "Running"))
+        seen_before = bool(bodies.status_of(cluster).get("phase") in ("Pending", "Running", "Suspended"))
         if await children.create_pod(ctx, desired):
             reason = constants.REASON_RECREATED if seen_before else constants.REASON_CREATED
             await ctx.events.normal(cluster, reason, f"scheduler Pod {naming.scheduler_name(name)}")
@@ -249,6 +249,38 @@ def _progress(
     return verdict, since
 
 
+async def _suspend(ctx: Context, cluster: bodies.DaskCluster, group: Mapping[str, Any]) -> float | None:
+    """Park the cluster: its groups delete their workers, then the scheduler Pod goes.
+
+    A Warning says first that what the workers hold is lost; the worker groups wait
+    for the Suspending condition that follows it.  Service and groups stay.
+    """
+    meta = cluster["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    workers = [
+        p
+        for p in ctx.store.of_cluster("pods", namespace, name)
+        if (p["metadata"].get("labels") or {}).get(constants.LABEL_COMPONENT) == constants.COMPONENT_WORKER
+    ]
+    if not suspension.announced(cluster):
+        await ctx.events.warning(
+            cluster,
+            constants.REASON_SUSPENDING,
+            f"spec.suspend is true: deleting {len(workers)} worker Pod(s), then the scheduler Pod; "
+            "what the workers hold in memory is lost",
+        )
+    scheduler = schedulers.scheduler_pod(ctx, namespace, name)
+    if not workers and scheduler is not None and not pods.is_terminating(scheduler):
+        await children.delete_pod(ctx, namespace, pods.name(scheduler))
+        scheduler = schedulers.scheduler_pod(ctx, namespace, name)
+    left = len(workers) + (scheduler is not None)
+    fields, desired = _status_fields(cluster, group, scheduler_ready=False, first_sight=False)
+    fields["phase"] = "Suspending" if left else "Suspended"
+    verdict = suspension.verdict("cluster", left, desired)
+    await statuses.write(ctx, PLURAL, cluster, fields, verdict)
+    return suspension.POLL_SECONDS if left else None
+
+
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Bring one DaskCluster's children and status in line with its spec."""
     cluster = cast("bodies.DaskCluster | None", await preflight.reconcilable(ctx, PLURAL, namespace, name))
@@ -256,6 +288,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
         return None
     first_sight = not bodies.status_of(cluster).get("phase")
     await _ensure_service(ctx, cluster)
+    if suspension.is_suspended(cluster):
+        return await _suspend(ctx, cluster, await _ensure_default_group(ctx, cluster) or {})
     existing = schedulers.scheduler_pod(ctx, namespace, name)
     scheduler_pod = await _ensure_scheduler(ctx, cluster)
     replacing = existing is not None and scheduler_pod is None
@@ -277,9 +311,18 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
 
 @kopf.on.event(*RESOURCE)
 async def daskcluster_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    """Reconcile on every change; a job's cluster also wakes its job."""
+    """Reconcile on every change; a job's cluster also wakes its job.
+
+    A cluster that is or was suspended also wakes its worker groups, which act on
+    its suspension.
+    """
     ctx: Context = memo.ctx
     ctx.observe(PLURAL, type, body, kwargs)
+    namespace = body["metadata"]["namespace"]
+    touched = suspension.is_suspended(body) or bodies.condition(body, conditions.SUSPENDED) is not None
+    for group in ctx.store.of_cluster(constants.PLURAL_WORKER_GROUP, namespace, body["metadata"]["name"]):
+        if touched:
+            ctx.poke(constants.PLURAL_WORKER_GROUP, namespace, group["metadata"]["name"])
     job = naming.owner_of_kind(body, constants.KIND_JOB)
     if job:
         ctx.poke(constants.PLURAL_JOB, body["metadata"]["namespace"], job)

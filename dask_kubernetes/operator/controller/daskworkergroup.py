@@ -19,7 +19,7 @@ import kopf
 from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import worker as worker_builder
 from dask_kubernetes.operator.controller import admission, preflight, retirement
-from dask_kubernetes.operator.decisions import conditions, progress, scaling
+from dask_kubernetes.operator.decisions import conditions, progress, scaling, suspension
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
 
@@ -150,6 +150,39 @@ async def _report(
     return requeue
 
 
+async def _suspend(
+    ctx: Context, group: bodies.DaskWorkerGroup, cluster: Mapping[str, Any], base_status: Mapping[str, Any]
+) -> float | None:
+    """Delete every worker Pod of a suspended cluster's group (Pending first); keep ``replicas``.
+
+    Nothing is retired: a suspension drops what the workers hold, and the cluster
+    has said so in a Warning first (the group waits for that).
+    """
+    meta = group["metadata"]
+    namespace, name, cluster_name = meta["namespace"], meta["name"], group["spec"]["cluster"]
+    desired = int(group["spec"]["worker"].get("replicas", 1))
+    if suspension.announced(cluster):
+        doomed = suspension.deletion_order(group_pods(ctx, namespace, cluster_name, name))
+        for pod_name in doomed:
+            await children.delete_pod(ctx, namespace, pod_name)
+        if doomed:
+            await ctx.events.normal(
+                group, constants.REASON_SUSPENDED, f"deleted {len(doomed)} worker Pod(s): the cluster is suspended"
+            )
+    left = len(group_pods(ctx, namespace, cluster_name, name))
+    verdict = suspension.verdict("worker group", left, desired)
+    fields = {
+        **base_status,
+        "replicas": 0,
+        "readyReplicas": 0,
+        "updatedReplicas": 0,
+        "phase": "Suspended" if not left else "Suspending",
+        "workers": f"0/{desired}",
+    }
+    await statuses.write(ctx, PLURAL, group, fields, verdict)
+    return suspension.POLL_SECONDS if left else None
+
+
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Move one worker group's Pods towards its replicas and template, then report status."""
     group = cast("bodies.DaskWorkerGroup | None", await preflight.reconcilable(ctx, PLURAL, namespace, name))
@@ -161,6 +194,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     if cluster is None:
         return None
     await preflight.join_cluster(ctx, PLURAL, group, cluster)
+    if suspension.is_suspended(cluster):
+        return await _suspend(ctx, group, cluster, base_status)
     template = worker_builder.worker_template_hash(group)
     members = group_pods(ctx, namespace, cluster_name, name)
     plan = scaling.plan(

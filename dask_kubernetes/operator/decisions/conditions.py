@@ -1,5 +1,10 @@
 """kstatus conditions: Ready, Reconciling and Stalled, as Flux, Helm and Argo CD read them.
 
+A fourth, Suspended, is written once a resource has been suspended (``spec.suspend``)
+and kept, False with reason Resumed, after it is resumed; kstatus ignores it, so a
+suspended resource that has finished suspending reads Current, and the Argo CD
+health check reads it as Argo's own Suspended status.
+
 A resource is Current when ``observedGeneration`` equals its generation, Ready is
 True and neither Reconciling nor Stalled is True.  :func:`set_condition` keeps
 ``lastTransitionTime`` when a condition's status does not change, so rewriting the
@@ -17,6 +22,9 @@ from dask_kubernetes.api import times
 READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
+SUSPENDED = "Suspended"
+SUSPENDING = "Suspending"
+RESUMED = "Resumed"
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class Verdict:
     message: str
     reconciling: bool = False
     stalled: bool = False
+    suspended: bool = False  # spec.suspend is true and no Pod is left
+    suspending: bool = False  # spec.suspend is true and Pods are still being deleted
 
 
 def set_condition(
@@ -79,8 +89,14 @@ def set_condition(
 def apply_verdict(
     conditions: Sequence[Mapping[str, Any]], verdict: Verdict, generation: int
 ) -> list[dict[str, Any]]:
-    """Write a verdict as the three kstatus conditions."""
-    out = set_condition(conditions, READY, verdict.ready, verdict.reason, verdict.message, generation)
+    """Write a verdict as the three kstatus conditions (and Suspended, once it has been true)."""
+    out = list(conditions)
+    asked = verdict.suspended or verdict.suspending
+    if asked or any(c.get("type") == SUSPENDED for c in conditions):
+        reason = SUSPENDED if verdict.suspended else (SUSPENDING if verdict.suspending else RESUMED)
+        message = verdict.message if asked else "spec.suspend is false"
+        out = set_condition(out, SUSPENDED, verdict.suspended, reason, message, generation)
+    out = set_condition(out, READY, verdict.ready, verdict.reason, verdict.message, generation)
     out = set_condition(
         out,
         RECONCILING,
