@@ -29,6 +29,8 @@ PLURALS: Final = (PLURAL_CLUSTER, PLURAL_WORKER_GROUP, PLURAL_JOB, PLURAL_AUTOSC
 LABEL_CLUSTER_NAME: Final = "dask.org/cluster-name"
 LABEL_COMPONENT: Final = "dask.org/component"
 LABEL_WORKER_GROUP: Final = "dask.org/workergroup-name"
+# On a DaskJob's runner Pod (label) and its DaskCluster (annotation): the attempt they serve.
+LABEL_JOB_ATTEMPT: Final = "dask.org/job-attempt"
 
 COMPONENT_SCHEDULER: Final = "scheduler"
 COMPONENT_WORKER: Final = "worker"
@@ -57,6 +59,8 @@ INSTANCE_LABELS: Final = (
 # Environment variables injected into workers and the job runner.
 ENV_SCHEDULER_ADDRESS: Final = "DASK_SCHEDULER_ADDRESS"
 ENV_WORKER_NAME: Final = "DASK_WORKER_NAME"
+# The attempt a DaskJob runner Pod belongs to, from 1 (a retry or a resume starts a new one).
+ENV_JOB_ATTEMPT: Final = "DASK_JOB_ATTEMPT"
 
 # Ports of the scheduler, by the names the seed's manifests use.
 SCHEDULER_PORT: Final = 8786

@@ -30,9 +30,13 @@ def worker_pod_name(worker_group: str, suffix: str | None = None) -> str:
     return f"{worker_group}-worker-{suffix or uuid.uuid4().hex[:10]}"
 
 
-def job_runner_name(job: str) -> str:
-    """Name the runner Pod of a DaskJob."""
-    return f"{job}-runner"
+def job_runner_name(job: str, attempt: int = 1) -> str:
+    """Name the runner Pod of one attempt of a DaskJob.
+
+    The first keeps upstream's ``{job}-runner``; each retry or resume gets its own
+    name, so a fresh runner never waits for the last one's name to be free.
+    """
+    return f"{job}-runner" if attempt <= 1 else f"{job}-runner-{attempt}"
 
 
 def job_cluster_name(job: str) -> str:

@@ -86,13 +86,25 @@ class Kube:
         return await self._patch_object(plural, namespace, name, body, JSON_PATCH)
 
     async def patch_status(
-        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
     ) -> dict[str, Any] | None:
-        """Merge-patch the status subresource and return the object; None if it vanished."""
+        """Merge-patch the status subresource and return the object; None if it vanished.
+
+        With ``resource_version`` the write applies only to that version of the
+        object (409 Conflict otherwise): a transition decided on a stale read, or
+        written twice after a timeout that hid its success, is not applied again.
+        """
+        body: dict[str, Any] = {"status": dict(status)}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         try:
-            return await self._patch_object(
-                plural, namespace, name, {"status": dict(status)}, MERGE_PATCH, status=True
-            )
+            return await self._patch_object(plural, namespace, name, body, MERGE_PATCH, status=True)
         except ApiException as exc:
             if exc.status != 404:
                 raise

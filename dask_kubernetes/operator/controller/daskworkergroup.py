@@ -167,7 +167,9 @@ async def _suspend(
             await children.delete_pod(ctx, namespace, pod_name)
         if doomed:
             await ctx.events.normal(
-                group, constants.REASON_SUSPENDED, f"deleted {len(doomed)} worker Pod(s): the cluster is suspended"
+                group,
+                constants.REASON_SUSPENDED,
+                f"deleted {len(doomed)} worker Pod(s): the cluster is suspended",
             )
     left = len(group_pods(ctx, namespace, cluster_name, name))
     verdict = suspension.verdict("worker group", left, desired)

@@ -90,7 +90,7 @@ def apply_verdict(
     conditions: Sequence[Mapping[str, Any]], verdict: Verdict, generation: int
 ) -> list[dict[str, Any]]:
     """Write a verdict as the three kstatus conditions (and Suspended, once it has been true)."""
-    out = list(conditions)
+    out: list[dict[str, Any]] = [dict(c) for c in conditions]
     asked = verdict.suspended or verdict.suspending
     if asked or any(c.get("type") == SUSPENDED for c in conditions):
         reason = SUSPENDED if verdict.suspended else (SUSPENDING if verdict.suspending else RESUMED)

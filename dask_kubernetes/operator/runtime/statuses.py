@@ -18,11 +18,14 @@ async def write(
     verdict: conditions.Verdict,
     *,
     observed: bool = True,
+    guarded: bool = False,
 ) -> bool:
     """Merge ``fields`` and the verdict's conditions into the status; skip the call if nothing changed.
 
     ``observed`` says the operator acted on the current generation; only then does
     ``observedGeneration`` move (kstatus reads an object as current from it).
+    ``guarded`` makes the write conditional on the object's resourceVersion: for
+    transitions that must happen once (a DaskJob's attempt count).
     """
     meta = obj["metadata"]
     old = bodies.status_of(obj)
@@ -34,7 +37,10 @@ async def write(
     new["conditions"] = conditions.apply_verdict(bodies.conditions_of(obj), verdict, generation)
     if not conditions.status_changed(old, new):
         return False
-    written = await ctx.kube.patch_status(plural, meta["namespace"], meta["name"], new)
+    version = str(meta.get("resourceVersion")) if guarded and meta.get("resourceVersion") else None
+    written = await ctx.kube.patch_status(
+        plural, meta["namespace"], meta["name"], new, resource_version=version
+    )
     if written is not None:
         ctx.store.remember(plural, written)
     return True

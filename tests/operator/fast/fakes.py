@@ -167,12 +167,22 @@ class FakeApi:
         return self.put(plural, obj)
 
     async def patch_status(
-        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
     ) -> dict[str, Any] | None:
         self.calls.append(("status", plural, name))
         obj = self.get(plural, namespace, name)
         if obj is None:
             return None
+        if resource_version is not None and resource_version != obj["metadata"]["resourceVersion"]:
+            raise api_error(
+                409, "the object has been modified; please apply your changes to the latest version"
+            )
         obj["status"] = {**(obj.get("status") or {}), **copy.deepcopy(dict(status))}
         return self.put(plural, obj, spec_changed=False)
 
