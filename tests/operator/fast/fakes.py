@@ -8,10 +8,11 @@ what status says) are checked in milliseconds, with fake time.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,41 @@ def api_error(status: int, message: str) -> ApiException:
 
 
 @dataclass
+class Fault:
+    """An API error injected into the next ``times`` calls of one operation on one kind.
+
+    ``after``: the call takes effect and then fails (a timeout that hid its success).
+    """
+
+    op: str
+    plural: str
+    status: int = 500
+    after: bool = False
+    times: int = 1
+    skip: int = 0  # matching calls let through first
+    fired: int = 0
+
+
+def faulty(op: str, plural: str | None = None) -> Callable[..., Any]:
+    """Let a FakeApi method fail as the tests' faults say (``plural`` None: its first argument)."""
+
+    def wrap(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(fn)
+        async def call(self: FakeApi, *args: Any, **kwargs: Any) -> Any:
+            fault = None if kwargs.get("dry_run") else self.take_fault(op, plural or args[0])
+            if fault is not None and not fault.after:
+                raise api_error(fault.status, f"injected {op} fault")
+            result = await fn(self, *args, **kwargs)
+            if fault is not None:
+                raise api_error(fault.status, f"injected {op} fault after the call took effect")
+            return result
+
+        return call
+
+    return wrap
+
+
+@dataclass
 class FakeApi:
     """The API calls the operator makes, over dicts, with resourceVersions and generations."""
 
@@ -82,7 +118,19 @@ class FakeApi:
     events: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     refuse_pods: str | None = None  # a message: every Pod create (and dry run) is refused with it
+    faults: list[Fault] = field(default_factory=list)
     _rv: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def take_fault(self, op: str, plural: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.op == op and fault.plural == plural and fault.times > 0:
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
+                fault.times -= 1
+                fault.fired += 1
+                return fault
+        return None
 
     async def create_event(self, body: Mapping[str, Any]) -> None:
         self.events.append(dict(body))
@@ -132,12 +180,14 @@ class FakeApi:
         return [e["reason"] for e in self.events]
 
     # The Kube facade -----------------------------------------------------------------
+    @faulty("create")
     async def create(self, plural: str, namespace: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         self.calls.append(("create", plural, body["metadata"]["name"]))
         if (namespace, body["metadata"]["name"]) in self.objects[plural]:
             return None
         return self.put(plural, {**body, "metadata": {**body["metadata"], "namespace": namespace}})
 
+    @faulty("patch")
     async def patch(self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         self.calls.append(("patch", plural, name))
         obj = self.get(plural, namespace, name)
@@ -153,6 +203,7 @@ class FakeApi:
         merge(obj, patch)
         return self.put(plural, obj, spec_changed="spec" in patch)
 
+    @faulty("replace")
     async def replace_field(
         self, plural: str, namespace: str, name: str, path: str, value: Any
     ) -> dict[str, Any]:
@@ -166,6 +217,7 @@ class FakeApi:
         node[last] = copy.deepcopy(value)
         return self.put(plural, obj)
 
+    @faulty("status")
     async def patch_status(
         self,
         plural: str,
@@ -186,10 +238,12 @@ class FakeApi:
         obj["status"] = {**(obj.get("status") or {}), **copy.deepcopy(dict(status))}
         return self.put(plural, obj, spec_changed=False)
 
+    @faulty("delete")
     async def delete(self, plural: str, namespace: str, name: str) -> bool:
         self.calls.append(("delete", plural, name))
         return self.objects[plural].pop((namespace, name), None) is not None
 
+    @faulty("create", "pods")
     async def create_pod(
         self, namespace: str, body: Mapping[str, Any], *, dry_run: bool = False
     ) -> dict[str, Any] | None:
@@ -205,6 +259,7 @@ class FakeApi:
             return copy.deepcopy(dict(body))
         return self.put("pods", {**body, "status": {"phase": "Pending"}})
 
+    @faulty("delete", "pods")
     async def delete_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         self.calls.append(("delete", "pods", name))
         pod = self.objects["pods"].pop((namespace, name), None)
