@@ -46,7 +46,13 @@ def _assert_matches(cls: type, schema: dict, path: str) -> None:
 
 
 def test_cluster_spec_and_job_status_have_the_schema_keys():
-    assert _keys(bodies.DaskClusterSpec) == {"idleTimeout", "progressDeadlineSeconds", "worker", "scheduler"}
+    assert _keys(bodies.DaskClusterSpec) == {
+        "suspend",
+        "idleTimeout",
+        "progressDeadlineSeconds",
+        "worker",
+        "scheduler",
+    }
     assert _keys(bodies.WorkerSpec) == {"replicas", "metadata", "spec", "rollout"}
     assert _keys(bodies.DaskJobStatus) == {
         "observedGeneration",
@@ -57,6 +63,13 @@ def test_cluster_spec_and_job_status_have_the_schema_keys():
         "jobRunnerPodName",
         "startTime",
         "endTime",
+        "reason",
+        "attempt",
+        "failed",
+        "succeeded",
+        "attemptStartTime",
+        "attemptRunningTime",
+        "activeSeconds",
     }
     assert typing.get_type_hints(bodies.DaskJobStatus)["conditions"] == list[bodies.Condition]
     assert {"type", "status", "reason", "message"} <= _keys(bodies.Condition)
