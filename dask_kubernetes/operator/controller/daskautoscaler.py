@@ -56,7 +56,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     fields: dict[str, Any] = {k: status[k] for k in ("desiredWorkers", "lastScaleTime") if k in status}
     if cluster_obj is not None and suspension.is_suspended(cluster_obj):
         message = f"DaskCluster {cluster!r} is suspended (spec.suspend): not scaling {group_name!r}"
-        verdict = conditions.Verdict(False, constants.REASON_CLUSTER_SUSPENDED, message, suspended=True)
+        verdict = conditions.Verdict(True, constants.REASON_CLUSTER_SUSPENDED, message, suspended=True)
         await statuses.write(ctx, PLURAL, scaler, {**fields, "scaleDownSince": None}, verdict)
         return poll
     group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)

@@ -173,7 +173,9 @@ def _verdict(
         return conditions.Verdict(
             False, "SchedulerNotReady", "waiting for the scheduler Pod", reconciling=True
         )
-    if not (_is_true(group, conditions.READY) and _group_current(group)):
+    # A group still reading Suspended (Ready=True) has not yet brought its workers back.
+    group_ready = _is_true(group, conditions.READY) and not _is_true(group, conditions.SUSPENDED)
+    if not (group_ready and _group_current(group)):
         reconciling = bodies.condition(group, conditions.RECONCILING)
         if reconciling and reconciling.get("status") == "True" and reconciling.get("reason") == "RollingOut":
             return conditions.Verdict(False, "RollingOut", str(reconciling.get("message")), reconciling=True)

@@ -42,8 +42,9 @@ def deletion_order(members: Iterable[Mapping[str, Any]]) -> list[str]:
 def verdict(kind: str, left: int, desired: int) -> conditions.Verdict:
     """Say how far a suspension has got: Suspending while ``left`` Pods remain, then Suspended.
 
-    Suspended is not Ready (nothing runs) but neither reconciling nor stalled: the
-    desired state is reached, so kstatus reads Current.
+    Suspended is Ready=True, reason Suspended: the desired state is reached, and
+    kstatus reads a False Ready as InProgress, so Flux would wait for ever.  The
+    Suspended condition says that nothing runs; Argo CD's health check reads it.
     """
     if left:
         return conditions.Verdict(
@@ -54,7 +55,7 @@ def verdict(kind: str, left: int, desired: int) -> conditions.Verdict:
             suspending=True,
         )
     return conditions.Verdict(
-        False,
+        True,
         conditions.SUSPENDED,
         f"spec.suspend is true: no Pod runs; {desired} worker(s) come back when it is set to false",
         suspended=True,

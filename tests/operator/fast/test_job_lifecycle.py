@@ -253,6 +253,7 @@ def test_a_job_created_suspended_makes_nothing_until_resumed(run, world):
     assert (held["jobStatus"], held["reason"]) == ("Suspended", "Suspended")
     assert {c["type"]: c["status"] for c in held["conditions"]}[conditions.SUSPENDED] == "True"
     assert {c["type"]: c["status"] for c in held["conditions"]}[conditions.RECONCILING] == "False"
+    assert {c["type"]: c["status"] for c in held["conditions"]}[conditions.READY] == "True"  # Current
     status = job(world)["status"]
     assert (status["jobStatus"], status["attempt"], status.get("failed", 0)) == ("Successful", 1, 0)
     assert created_runners(world) == ["j-runner"]

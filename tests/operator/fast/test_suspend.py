@@ -56,7 +56,7 @@ def test_suspend_warns_first_then_workers_go_then_the_scheduler_and_status_says_
     for obj in (cluster, group):
         got = conds(obj)
         assert got[conditions.SUSPENDED] == ("True", "Suspended")
-        assert got[conditions.READY][0] == "False"
+        assert got[conditions.READY] == ("True", "Suspended")  # kstatus: Current
         assert got[conditions.RECONCILING][0] == "False" and got[conditions.STALLED][0] == "False"
     # Kept: the Service and the group with its replicas.
     assert world.api.get("services", NS, naming.scheduler_name("c")) is not None
@@ -116,7 +116,7 @@ def test_an_autoscaler_of_a_suspended_cluster_does_not_scale_and_says_so(run, wo
     run(main())
     assert world.api.get(G, NS, "c-default")["spec"]["worker"]["replicas"] == 2
     got = conds(world.api.get(A, NS, "c"))
-    assert got[conditions.READY] == ("False", constants.REASON_CLUSTER_SUSPENDED)
+    assert got[conditions.READY] == ("True", constants.REASON_CLUSTER_SUSPENDED)
     assert got[conditions.SUSPENDED][0] == "True"
 
 
