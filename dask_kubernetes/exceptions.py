@@ -28,3 +28,11 @@ class ValidationError(Exception):
 
 class CrashLoopBackOffError(Exception):
     """A Pod of the cluster keeps crashing; the message carries its logs."""
+
+
+class ClusterSuspendedError(ValueError):
+    """The DaskCluster is suspended (``spec.suspend``): it runs no Pod until it is resumed.
+
+    A ValueError, as the cluster manager's other refusals of a request that cannot
+    be carried out as asked are; the message says to call ``resume()`` first.
+    """

@@ -95,6 +95,10 @@ SCHEDULER_HTTP_ROUTES: Final = (
 # Annotation marking a worker Pod the scheduler has retired: the replica logic no
 # longer counts or replaces it, and deletes it (docs/operator.md, "Workers: scaling, retiring, rolling out").
 ANNOTATION_RETIRING: Final = "kubernetes.dask.org/retiring"
+# Annotation of a cluster's default group: the hash of the cluster's spec without
+# ``suspend`` when the group last followed it, so that suspending and resuming do
+# not push the cluster's replicas over the group's (a scale of the group, the autoscaler).
+ANNOTATION_CLUSTER_SPEC_HASH: Final = "kubernetes.dask.org/cluster-spec-hash"
 
 # Label carrying the hash of the worker template that made a worker Pod (like a
 # ReplicaSet's pod-template-hash): Pods of an older template are rolled out.

@@ -118,3 +118,63 @@ def test_conditions_without_a_type_are_ignored_and_the_last_of_a_type_counts() -
     assert luahealth(_object("DaskCluster", conditions=[*ready, stalled])) == ("Degraded", "stalled")
     obj = _object("DaskCluster", conditions=[*ready, stalled, reconciling])
     assert luahealth(obj) == ("Progressing", "reconciling")
+
+
+SUSPENDED = {"type": "Suspended", "status": "True", "reason": "Suspended", "message": "no Pod runs"}
+NOT_READY = {"type": "Ready", "status": "False", "reason": "Suspended", "message": "no Pod runs"}
+NOT_RECONCILING = {"type": "Reconciling", "status": "False", "reason": "Reconciled", "message": ""}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_suspended_resource_that_is_not_reconciling_is_argos_suspended(kind: str) -> None:
+    assert luahealth(_object(kind, conditions=[NOT_READY, NOT_RECONCILING, SUSPENDED])) == (
+        "Suspended",
+        "no Pod runs",
+    )
+    # No Reconciling condition at all counts as not reconciling; an empty message is replaced.
+    quiet = {**SUSPENDED, "message": ""}
+    assert luahealth(_object(kind, conditions=[quiet])) == (
+        "Suspended",
+        f"{kind} is suspended (spec.suspend)",
+    )
+
+
+def test_suspended_but_still_reconciling_is_progressing() -> None:
+    reconciling = {"type": "Reconciling", "status": "True", "message": "deleting the runner"}
+    obj = _object("DaskJob", jobStatus="Suspended", conditions=[NOT_READY, reconciling, SUSPENDED])
+    assert luahealth(obj) == ("Progressing", "deleting the runner")
+
+
+def test_suspending_is_progressing_with_the_suspended_conditions_message() -> None:
+    suspending = {"type": "Suspended", "status": "False", "reason": "Suspending", "message": "2 Pod(s) left"}
+    # Even were Stalled True, a resource whose Pods are being deleted is on its way.
+    stalled = {"type": "Stalled", "status": "True", "message": "stalled"}
+    for conds in ([suspending, NOT_READY], [suspending, stalled]):
+        assert luahealth(_object("DaskCluster", conditions=conds)) == ("Progressing", "2 Pod(s) left")
+
+
+def test_resumed_is_judged_by_the_kstatus_conditions() -> None:
+    resumed = {
+        "type": "Suspended",
+        "status": "False",
+        "reason": "Resumed",
+        "message": "spec.suspend is false",
+    }
+    ready = {"type": "Ready", "status": "True", "message": "scheduler ready"}
+    assert luahealth(_object("DaskCluster", conditions=[resumed, ready])) == ("Healthy", "scheduler ready")
+    waiting = {"type": "Ready", "status": "False", "message": "waiting for the scheduler Pod"}
+    reconciling = {"type": "Reconciling", "status": "True", "message": "waiting for the scheduler Pod"}
+    obj = _object("DaskCluster", conditions=[resumed, waiting, reconciling])
+    assert luahealth(obj) == ("Progressing", "waiting for the scheduler Pod")
+
+
+def test_deletion_and_an_unobserved_generation_come_before_suspension() -> None:
+    deleting = _object("DaskCluster", conditions=[SUSPENDED])
+    deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert luahealth(deleting) == ("Progressing", "DaskCluster is being deleted")
+    unobserved = _object("DaskCluster", conditions=[SUSPENDED])
+    unobserved["metadata"]["generation"] = 2
+    assert luahealth(unobserved) == ("Progressing", "Waiting for the operator to observe generation 2")
+    # A DaskJob that ended is judged by its end, whatever its conditions say.
+    ended = _object("DaskJob", jobStatus="Successful", conditions=[SUSPENDED])
+    assert luahealth(ended) == ("Healthy", "The job's runner Pod succeeded")

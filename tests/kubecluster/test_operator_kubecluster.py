@@ -10,7 +10,7 @@ import pytest
 from distributed import Client
 
 from dask_kubernetes.api import constants
-from dask_kubernetes.exceptions import SchedulerStartupError, ValidationError
+from dask_kubernetes.exceptions import ClusterSuspendedError, SchedulerStartupError, ValidationError
 from dask_kubernetes.operator import CreateMode, KubeCluster, make_cluster_spec
 from dask_kubernetes_dev.polling import wait_for
 from tests.operator.e2e.conftest import OPERATOR_NAMESPACE, example, operator_pods, wait_ready
@@ -186,3 +186,64 @@ def test_bad_kubeconfig_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(bad))
     with pytest.raises(KubeConfigError, match=re.escape(str(bad))):
         KubeCluster(name="x", quiet=True)
+
+
+def _phase(k, name):
+    return ((k.get("daskcluster", name) or {}).get("status") or {}).get("phase")
+
+
+def test_suspend_frees_the_pods_refuses_scale_and_resume_brings_the_scaled_workers_back(k):
+    with KubeCluster(name="pause", namespace=k.namespace, n_workers=1, quiet=True) as cluster:
+        cluster.scale(2)  # the group, not the cluster: its replicas must survive the suspension
+        cluster.suspend()
+        assert _phase(k, "pause") == "Suspended"
+        assert not k.items("pods", "dask.org/cluster-name=pause")
+        assert cluster.scheduler_address == "<Not Connected>"
+        with pytest.raises(ClusterSuspendedError, match=r"spec\.suspend.*resume\(\) first") as refused:
+            cluster.scale(3)
+        assert isinstance(refused.value, ValueError)
+        assert k.get("daskworkergroup", "pause-default")["spec"]["worker"]["replicas"] == 2
+        cluster.resume()
+        assert k.get("daskcluster", "pause")["spec"]["suspend"] is False
+        assert cluster.scheduler_address.startswith("tcp://")
+        with Client(cluster) as client:
+            client.wait_for_workers(2, timeout=180)
+            assert client.submit(sum, [1, 2, 3]).result() == 6
+        cluster.scale(1)  # allowed again
+        assert k.get("daskworkergroup", "pause-default")["spec"]["worker"]["replicas"] == 1
+    wait_for(lambda: k.get("daskcluster", "pause") is None, timeout=120, what="cleanup")
+
+
+def test_async_suspend_and_resume(k):
+    async def run():
+        async with KubeCluster(
+            name="apause", namespace=k.namespace, n_workers=1, asynchronous=True, quiet=True
+        ) as cluster:
+            await cluster.suspend()
+            phase = _phase(k, "apause")
+            with pytest.raises(ClusterSuspendedError):
+                await cluster.scale(2)
+            await cluster.resume()
+            async with Client(cluster, asynchronous=True) as client:
+                await client.wait_for_workers(1, timeout=180)
+                return phase, await client.submit(sum, [1, 2]), cluster.scheduler_address
+
+    phase, total, address = asyncio.run(run())
+    assert (phase, total) == ("Suspended", 3) and address.startswith("tcp://")
+
+
+def test_from_name_attaches_to_a_suspended_cluster_without_waiting_for_its_scheduler(k):
+    (cluster,) = example("cluster.yaml")
+    cluster["spec"]["suspend"] = True
+    k.apply(cluster)
+    wait_for(lambda: _phase(k, "simple") == "Suspended", timeout=120, what="the cluster to be Suspended")
+    attached = KubeCluster.from_name("simple", namespace=k.namespace, quiet=True)
+    try:
+        with pytest.raises(ValueError, match=r"spec\.suspend"):
+            attached.scale(3)
+        attached.resume()
+        with Client(attached) as client:
+            client.wait_for_workers(2, timeout=180)
+    finally:
+        attached.close()
+    assert k.get("daskcluster", "simple")["spec"]["suspend"] is False

@@ -100,14 +100,18 @@ async def _ensure_default_group(ctx: Context, cluster: bodies.DaskCluster) -> di
     """Create the default group and keep all of its ``spec.worker`` in step with the cluster's.
 
     Replicas are pushed only when the cluster's generation moved, so a direct
-    ``kubectl scale daskworkergroup`` or the autoscaler is not undone by a resync.
+    ``kubectl scale daskworkergroup`` or the autoscaler is not undone by a resync,
+    and not when only ``spec.suspend`` changed (the group's annotation holds the hash
+    of the rest of the spec), so a suspension keeps the group's replicas.
     """
     meta = cluster["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     group_name = naming.default_worker_group_name(name)
     group = ctx.store.get(constants.PLURAL_WORKER_GROUP, namespace, group_name)
     desired = worker_builder.build_default_worker_group(cluster)
+    spec_hash = suspension.spec_hash(cluster)
     if group is None:
+        desired["metadata"].setdefault("annotations", {})[constants.ANNOTATION_CLUSTER_SPEC_HASH] = spec_hash
         created = await ctx.kube.create(constants.PLURAL_WORKER_GROUP, namespace, desired)
         if created:
             ctx.store.remember(constants.PLURAL_WORKER_GROUP, created, created=True)
@@ -115,14 +119,19 @@ async def _ensure_default_group(ctx: Context, cluster: bodies.DaskCluster) -> di
         return created
     want = dict(desired["spec"]["worker"])
     have = group["spec"].get("worker", {})
+    followed = (group["metadata"].get("annotations") or {}).get(constants.ANNOTATION_CLUSTER_SPEC_HASH)
     spec_changed = bodies.status_of(cluster).get("observedGeneration") != meta.get("generation")
-    if not (spec_changed and "replicas" in want):
+    if not (spec_changed and followed != spec_hash and "replicas" in want):
         want["replicas"] = have.get("replicas", want.get("replicas"))
     if want != have:
         group = await written.replace_once(ctx, constants.PLURAL_WORKER_GROUP, group, "/spec/worker", want)
     deadline = desired["spec"].get("progressDeadlineSeconds")
+    patch: dict[str, Any] = {}
     if group["spec"].get("progressDeadlineSeconds") != deadline:
-        patch = {"spec": {"progressDeadlineSeconds": deadline}}
+        patch["spec"] = {"progressDeadlineSeconds": deadline}
+    if followed != spec_hash:
+        patch["metadata"] = {"annotations": {constants.ANNOTATION_CLUSTER_SPEC_HASH: spec_hash}}
+    if patch:
         group = await ctx.kube.patch(constants.PLURAL_WORKER_GROUP, namespace, group_name, patch)
         ctx.store.remember(constants.PLURAL_WORKER_GROUP, group)
     return group

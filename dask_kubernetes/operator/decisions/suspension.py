@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dask_kubernetes.api import bodies
+from dask_kubernetes.api import bodies, naming
 from dask_kubernetes.operator.decisions import conditions, pods
 
 # While Pods are still being deleted, look again this soon (their deletion events also wake us).
@@ -21,6 +21,15 @@ POLL_SECONDS = 2.0
 def is_suspended(obj: Mapping[str, Any]) -> bool:
     """Tell whether a DaskCluster or DaskJob asks to be suspended."""
     return bool((obj.get("spec") or {}).get("suspend"))
+
+
+def spec_hash(cluster: Mapping[str, Any]) -> str:
+    """Hash a DaskCluster's spec as a suspend toggle leaves it: without ``suspend``.
+
+    The default group follows the cluster's ``replicas`` only when this changes, so a
+    group scaled on its own keeps its replicas through a suspension and a resume.
+    """
+    return naming.template_hash({k: v for k, v in (cluster.get("spec") or {}).items() if k != "suspend"})
 
 
 def announced(cluster: Mapping[str, Any]) -> bool:

@@ -28,10 +28,9 @@ from dask_kubernetes.api import constants, naming
 from dask_kubernetes.exceptions import ValidationError
 from dask_kubernetes.kubeapi import Kube
 from dask_kubernetes.kubeconfig import api_client, current_namespace
-from dask_kubernetes.operator.builders.metadata import owner_reference
 from dask_kubernetes.operator.builders.spec import make_cluster_spec, make_worker_spec
 from dask_kubernetes.operator.decisions import pods
-from dask_kubernetes.operator.kubecluster import address, reaper, resources, startup
+from dask_kubernetes.operator.kubecluster import address, groups, reaper, resources, startup, suspension
 from dask_kubernetes.operator.kubecluster.options import CreateMode, load_spec, template_name
 from dask_kubernetes.operator.kubecluster.reaper import reap_clusters
 from dask_kubernetes.validation import shared as common
@@ -187,33 +186,41 @@ class KubeCluster(Cluster):
             await startup.wait_for_operator(
                 self.kube, self.name, self.namespace, self.resource_timeout, self._status
             )
-            await startup.wait_for_scheduler(
-                self.kube, self.name, self.namespace, self.resource_timeout, self._status, self._log
-            )
-            endpoint = await address.resolve(
-                self.kube, self.name, self.namespace, port_forward_cluster_ip=self.port_forward_cluster_ip
-            )
-            self._endpoints.append(endpoint)
-            self.scheduler_comm = comm = rpc(f"tcp://{endpoint.host}:{endpoint.port}")
-            await startup.wait_for_comm(comm, self.resource_timeout)
-            self._dashboard = await address.resolve(
-                self.kube,
-                self.name,
-                self.namespace,
-                port_name=constants.PORT_NAME_DASHBOARD,
-                default_port=constants.DASHBOARD_PORT,
-                port_forward_cluster_ip=self.port_forward_cluster_ip,
-                local_port=self.scheduler_forward_port,
-            )
-            self._endpoints.append(self._dashboard)
-            self.forwarded_dashboard_port = str(self._dashboard.port)
-            await super()._start()
+            if suspension.is_suspended(existing):  # nothing to connect to until resume()
+                self._log(f"DaskCluster {self.name!r} is suspended (spec.suspend): call resume() to run it")
+                self.status = Status.running
+                return
+            await self._connect_scheduler()
         except BaseException:
             if created:
                 await self.kube.delete(constants.PLURAL_CLUSTER, self.namespace, self.name)
             await self._close_connections()
             raise
         self._log(f"Ready, dashboard at {self.dashboard_link}")
+
+    async def _connect_scheduler(self) -> None:
+        """Wait for the scheduler Pod, reach its comm and dashboard, and start watching its workers."""
+        await startup.wait_for_scheduler(
+            self.kube, self.name, self.namespace, self.resource_timeout, self._status, self._log
+        )
+        endpoint = await address.resolve(
+            self.kube, self.name, self.namespace, port_forward_cluster_ip=self.port_forward_cluster_ip
+        )
+        self._endpoints.append(endpoint)
+        self.scheduler_comm = comm = rpc(f"tcp://{endpoint.host}:{endpoint.port}")
+        await startup.wait_for_comm(comm, self.resource_timeout)
+        self._dashboard = await address.resolve(
+            self.kube,
+            self.name,
+            self.namespace,
+            port_name=constants.PORT_NAME_DASHBOARD,
+            default_port=constants.DASHBOARD_PORT,
+            port_forward_cluster_ip=self.port_forward_cluster_ip,
+            local_port=self.scheduler_forward_port,
+        )
+        self._endpoints.append(self._dashboard)
+        self.forwarded_dashboard_port = str(self._dashboard.port)
+        await super()._start()
 
     def _adopt_worker_defaults(self, cluster: Mapping[str, Any]) -> None:
         """Take the image, env and resources of a cluster we connect to, for ``add_worker_group``."""
@@ -282,15 +289,36 @@ class KubeCluster(Cluster):
         return self.sync(self._scale, n, worker_group)
 
     async def _scale(self, n: int, worker_group: str = "default") -> None:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
-        await self.kube.delete(constants.PLURAL_AUTOSCALER, self.namespace, self.name)
-        group = f"{self.name}-{worker_group}"
-        if await self.kube.get(constants.PLURAL_WORKER_GROUP, self.namespace, group) is None:
-            raise ValueError(f"worker group {worker_group!r} does not exist in cluster {self.name}")
-        await self.kube.patch(
-            constants.PLURAL_WORKER_GROUP, self.namespace, group, {"spec": {"worker": {"replicas": n}}}
-        )
+        await groups.scale(self.kube, self.name, self.namespace, n, worker_group)
+
+    # Suspension ----------------------------------------------------------------
+    def suspend(self) -> Any:
+        """Suspend the cluster (``spec.suspend``): free its Pods, keep its Service and worker groups.
+
+        What the workers hold in memory is lost.  Returns once the operator reports
+        phase Suspended (no Pod left); TimeoutError after ``resource_timeout``.
+        """
+        return self.sync(self._suspend)
+
+    async def _suspend(self) -> None:
+        await suspension.set_suspend(self.kube, self.name, self.namespace, True)
+        await suspension.disconnect(self, self._endpoints)
+        self._dashboard = None
+        await suspension.wait_suspended(self.kube, self.name, self.namespace, self.resource_timeout)
+        self._log(f"DaskCluster {self.name!r} suspended")
+
+    def resume(self) -> Any:
+        """Resume a suspended cluster: the scheduler and each group's replicas come back.
+
+        Waits for the scheduler as creating a cluster does, then reconnects to it.
+        """
+        return self.sync(self._resume)
+
+    async def _resume(self) -> None:
+        await suspension.set_suspend(self.kube, self.name, self.namespace, False)
+        await suspension.disconnect(self, self._endpoints)
+        await self._connect_scheduler()
+        self._log(f"Resumed, dashboard at {self.dashboard_link}")
 
     # Upstream's signature (minimum, maximum), not distributed's Cluster.adapt(Adaptive, **kwargs).
     def adapt(self, minimum: int | None = None, maximum: int | None = None) -> Any:  # type: ignore[override]
@@ -298,24 +326,7 @@ class KubeCluster(Cluster):
         return self.sync(self._adapt, minimum, maximum)
 
     async def _adapt(self, minimum: int | None = None, maximum: int | None = None) -> None:
-        spec = {
-            "cluster": self.name,
-            "minimum": minimum or 0,
-            "maximum": maximum if maximum is not None else 1000,
-        }
-        body: dict[str, Any] = {
-            "apiVersion": constants.API_VERSION,
-            "kind": constants.KIND_AUTOSCALER,
-            "metadata": {"name": self.name, "namespace": self.namespace},
-            "spec": spec,
-        }
-        cluster = await self.kube.get(constants.PLURAL_CLUSTER, self.namespace, self.name)
-        if cluster is not None:
-            # Owned by its cluster: close() and `kubectl delete daskcluster` take it along.
-            body["metadata"]["ownerReferences"] = [owner_reference(cluster)]
-        resources.check(constants.PLURAL_AUTOSCALER, body)
-        if not await resources.create(self.kube, constants.PLURAL_AUTOSCALER, self.namespace, body):
-            await self.kube.patch(constants.PLURAL_AUTOSCALER, self.namespace, self.name, {"spec": spec})
+        await groups.adapt(self.kube, self.name, self.namespace, minimum, maximum)
 
     def add_worker_group(
         self,
@@ -353,22 +364,14 @@ class KubeCluster(Cluster):
                 env=self.env if env is None else env,
                 worker_command=worker_command or self.worker_command,
             )
-        body = {
-            "apiVersion": constants.API_VERSION,
-            "kind": constants.KIND_WORKER_GROUP,
-            "metadata": {"name": f"{self.name}-{name}", "namespace": self.namespace},
-            "spec": {"cluster": self.name, "worker": worker},
-        }
-        if not await resources.create(self.kube, constants.PLURAL_WORKER_GROUP, self.namespace, body):
-            raise ValueError(f"worker group {name!r} already exists in cluster {self.name}")
+        await groups.add(self.kube, self.name, self.namespace, name, worker)
 
     def delete_worker_group(self, name: str) -> Any:
         """Delete the worker group ``{cluster}-{name}`` and its workers."""
         return self.sync(self._delete_worker_group, name)
 
     async def _delete_worker_group(self, name: str) -> None:
-        if not await self.kube.delete(constants.PLURAL_WORKER_GROUP, self.namespace, f"{self.name}-{name}"):
-            raise ValueError(f"worker group {name!r} does not exist in cluster {self.name}")
+        await groups.delete(self.kube, self.name, self.namespace, name)
 
     # Logs --------------------------------------------------------------------
     async def _get_logs(

@@ -9,6 +9,7 @@
 -- version reads.  Messages that name the object's kind take it from obj.kind.
 --
 -- A DaskJob that ran to its end is Healthy (Successful) or Degraded (Failed), whatever else.
+-- A resource suspended by spec.suspend (its Suspended condition) is Suspended.
 -- Uses only Lua's base library.
 local hs = {}
 if obj.kind == "DaskJob" and obj.status ~= nil then
@@ -46,6 +47,25 @@ if status.conditions ~= nil then
       conditions[condition.type] = condition
     end
   end
+end
+-- spec.suspend: a resource whose Suspended condition is True, and that is not
+-- reconciling, has finished suspending (no Pod runs): Argo CD's own Suspended status.
+-- While its Pods are still being deleted (Suspended=False, reason Suspending) it is
+-- Progressing.  kstatus ignores Suspended: it reads such a resource Current.
+local suspended = conditions["Suspended"]
+local reconciling = conditions["Reconciling"]
+if suspended ~= nil and suspended.status == "True" and (reconciling == nil or reconciling.status ~= "True") then
+  hs.status = "Suspended"
+  hs.message = suspended.message
+  if hs.message == nil or hs.message == "" then
+    hs.message = obj.kind .. " is suspended (spec.suspend)"
+  end
+  return hs
+end
+if suspended ~= nil and suspended.status == "False" and suspended.reason == "Suspending" then
+  hs.status = "Progressing"
+  hs.message = suspended.message
+  return hs
 end
 -- kstatus's order: the first of Reconciling, Stalled and Ready that is True decides.
 local decisive = {{"Reconciling", "Progressing"}, {"Stalled", "Degraded"}, {"Ready", "Healthy"}}

@@ -123,3 +123,66 @@ def test_an_autoscaler_of_a_suspended_cluster_does_not_scale_and_says_so(run, wo
 def test_a_cluster_never_suspended_writes_no_suspended_condition(run, world):
     run(bring_up(world, n=1))
     assert conditions.SUSPENDED not in conds(world.api.get(C, NS, "c"))
+
+
+def scale_group(world, n):
+    """KubeCluster.scale(), `kubectl scale daskworkergroup`, the autoscaler: the group, not the cluster."""
+    grp = world.api.get(G, NS, "c-default")
+    grp["spec"]["worker"]["replicas"] = n
+    world.api.put(G, grp)
+
+
+def suspend_and_resume(world, *, resume_with_replicas=None):
+    async def main():
+        set_suspend(world, True)
+        for _ in range(2):
+            await world.reconcile(C, "c")
+            await world.reconcile(G, "c-default")
+        await world.reconcile(C, "c")
+        obj = world.api.get(C, NS, "c")
+        obj["spec"]["suspend"] = False
+        if resume_with_replicas is not None:
+            obj["spec"]["worker"]["replicas"] = resume_with_replicas
+        world.api.put(C, obj)
+        await world.reconcile(C, "c")
+        await world.reconcile(G, "c-default")
+
+    return main()
+
+
+def test_a_group_scaled_on_its_own_keeps_its_replicas_through_suspend_and_resume(run, world):
+    async def main():
+        await bring_up(world, n=1)
+        scale_group(world, 3)
+        await world.reconcile(G, "c-default")
+        await suspend_and_resume(world)
+
+    run(main())
+    assert world.api.get(C, NS, "c")["spec"]["worker"]["replicas"] == 1
+    assert world.api.get(G, NS, "c-default")["spec"]["worker"]["replicas"] == 3
+    assert len(worker_names(world)) == 3
+
+
+def test_a_replicas_change_made_with_the_resume_is_followed(run, world):
+    async def main():
+        await bring_up(world, n=1)
+        scale_group(world, 3)
+        await world.reconcile(G, "c-default")
+        await suspend_and_resume(world, resume_with_replicas=2)
+
+    run(main())
+    assert world.api.get(G, NS, "c-default")["spec"]["worker"]["replicas"] == 2
+    assert len(worker_names(world)) == 2
+
+
+def test_any_other_cluster_spec_change_still_pushes_the_clusters_replicas(run, world):
+    async def main():
+        await bring_up(world, n=1)
+        scale_group(world, 3)
+        obj = world.api.get(C, NS, "c")
+        obj["spec"]["idleTimeout"] = 3600
+        world.api.put(C, obj)
+        await world.reconcile(C, "c")
+
+    run(main())
+    assert world.api.get(G, NS, "c-default")["spec"]["worker"]["replicas"] == 1
