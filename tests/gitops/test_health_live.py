@@ -4,9 +4,8 @@ Each state is produced by the real operator on the real control plane; the objec
 are the testdata of ``resource_customizations/`` (rewritten with
 ``DASK_K8S_REFRESH_HEALTH_TESTDATA=1``, see :mod:`dask_kubernetes_dev.healthdata`).
 Health and kstatus pair up as Healthy/Current, Progressing/InProgress (or Terminating
-while deleting) and Degraded/Failed.  Argo CD's Suspended (``spec.suspend``) has no kstatus
-counterpart to pair with; what kstatus reads of a suspended object is checked in
-``tests/operator/e2e/test_suspend.py``.
+while deleting) and Degraded/Failed; Argo CD's Suspended (``spec.suspend``, nothing left
+running) pairs with Current: the desired state is reached.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from tests.operator.e2e.conftest import condition, example, is_ready, wait_ready
 pytestmark = pytest.mark.cluster
 
 IMAGE = "ghcr.io/dask/dask:latest"
-KSTATUS_OF = {"Healthy": "Current", "Progressing": "InProgress", "Degraded": "Failed"}
+KSTATUS_OF = {"Healthy": "Current", "Progressing": "InProgress", "Degraded": "Failed", "Suspended": "Current"}
 
 
 def check(case: str, obj: dict[str, Any], health: str, kstat: str | None = None) -> None:

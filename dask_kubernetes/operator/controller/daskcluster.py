@@ -65,7 +65,9 @@ async def _ensure_scheduler(ctx: Context, cluster: bodies.DaskCluster) -> dict[s
         return None
     if pod is None:
         await admission.admit(ctx, cluster, desired, template)
-        seen_before = bool(bodies.status_of(cluster).get("phase") in ("Pending", "Running", "Suspended"))
+        seen_before = bool(
+            bodies.status_of(cluster).get("phase") in ("Pending", "Running", "Suspending", "Suspended")
+        )
         if await children.create_pod(ctx, desired):
             reason = constants.REASON_RECREATED if seen_before else constants.REASON_CREATED
             await ctx.events.normal(cluster, reason, f"scheduler Pod {naming.scheduler_name(name)}")
@@ -273,14 +275,16 @@ async def _suspend(ctx: Context, cluster: bodies.DaskCluster, group: Mapping[str
         for p in ctx.store.of_cluster("pods", namespace, name)
         if (p["metadata"].get("labels") or {}).get(constants.LABEL_COMPONENT) == constants.COMPONENT_WORKER
     ]
-    if not suspension.announced(cluster):
+    scheduler = schedulers.scheduler_pod(ctx, namespace, name)
+    if not suspension.announced(cluster) and (workers or scheduler is not None):
         await ctx.events.warning(
             cluster,
             constants.REASON_SUSPENDING,
             f"spec.suspend is true: deleting {len(workers)} worker Pod(s), then the scheduler Pod; "
             "what the workers hold in memory is lost",
         )
-    scheduler = schedulers.scheduler_pod(ctx, namespace, name)
+    elif not suspension.announced(cluster):
+        await ctx.events.normal(cluster, constants.REASON_SUSPENDED, "spec.suspend is true: no Pod is made")
     if not workers and scheduler is not None and not pods.is_terminating(scheduler):
         await children.delete_pod(ctx, namespace, pods.name(scheduler))
         scheduler = schedulers.scheduler_pod(ctx, namespace, name)

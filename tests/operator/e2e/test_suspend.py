@@ -202,7 +202,7 @@ def test_suspend_deletes_workers_then_the_scheduler_keeps_the_rest_and_resume_re
     for obj in (cluster, group):
         got = conditions_of(obj)
         assert got["Suspended"] == ("True", "Suspended")
-        assert got["Ready"] == ("False", "Suspended")
+        assert got["Ready"] == ("True", "Suspended")
         assert got["Reconciling"][0] == "False" and got["Stalled"][0] == "False"
         assert luahealth(obj) == ("Suspended", condition(obj, "Suspended")["message"])
     warnings = [e for e in _events(k, "DaskCluster", CLUSTER) if e["reason"] == "Suspending"]
@@ -213,14 +213,6 @@ def test_suspend_deletes_workers_then_the_scheduler_keeps_the_rest_and_resume_re
     assert kstatus(group)[0] == "Current"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kstatus reads a Ready condition that is False as InProgress when neither Reconciling nor "
-        "Stalled is True (checkReadyCondition): the Suspended verdict (Ready=False reason Suspended, "
-        "and the autoscaler's Ready=False reason ClusterSuspended) is never Current"
-    ),
-)
 def test_kstatus_reads_a_suspended_cluster_its_group_and_autoscaler_current(k):
     _start(k, 1)
     k.apply(example("autoscaler.yaml"))
@@ -310,7 +302,7 @@ def test_an_autoscaler_of_a_suspended_cluster_stands_still(k):
     def standing_still() -> dict[str, Any] | None:
         obj = k.get("daskautoscaler", CLUSTER)
         got = conditions_of(obj) if _current(obj) and obj.get("status", {}).get("conditions") else {}
-        return obj if got.get("Ready") == ("False", "ClusterSuspended") else None
+        return obj if got.get("Ready") == ("True", "ClusterSuspended") else None
 
     obj = wait_for(standing_still, timeout=120, what="the autoscaler to read ClusterSuspended")
     assert conditions_of(obj)["Suspended"][0] == "True"
