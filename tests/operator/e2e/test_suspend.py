@@ -14,7 +14,6 @@ import threading
 import time
 from typing import Any
 
-import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
