@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import practices, ratchet, shared
+from dask_kubernetes.validation import lifecycle, practices, ratchet, shared
 from dask_kubernetes.validation.errors import FieldError
 
 
@@ -52,7 +52,8 @@ def cluster_spec_warnings(spec: Mapping[str, Any], path: str = "spec") -> list[s
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskCluster; every error names its field."""
     errors = shared.cluster_name(shared.metadata_name(obj), "metadata.name")
-    return errors + validate_cluster_spec(shared.spec_of(obj))
+    spec = shared.spec_of(obj)
+    return errors + validate_cluster_spec(spec) + lifecycle.suspend(spec, "spec")
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:

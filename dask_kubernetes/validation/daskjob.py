@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dask_kubernetes.api import constants
-from dask_kubernetes.validation import practices, ratchet, shared
+from dask_kubernetes.validation import lifecycle, practices, ratchet, shared
 from dask_kubernetes.validation.daskcluster import cluster_spec_warnings, validate_cluster_spec
 from dask_kubernetes.validation.errors import FieldError
 
@@ -40,7 +40,7 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
         errors.append(FieldError("spec.cluster.spec", "required field is missing", "FieldValueRequired"))
     else:
         errors += validate_cluster_spec(cluster["spec"], "spec.cluster.spec")
-    return errors
+    return errors + lifecycle.job(spec)
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
@@ -86,4 +86,5 @@ def warnings(obj: Mapping[str, Any]) -> list[str]:
     cluster = spec.get("cluster")
     if isinstance(cluster, Mapping) and isinstance(cluster.get("spec"), Mapping):
         found += cluster_spec_warnings(cluster["spec"], "spec.cluster.spec")
+    found += lifecycle.job_warnings(obj)
     return practices.unique(found)

@@ -41,3 +41,7 @@ CLUSTER_NOT_FOUND: Final = (
     "spec.cluster: DaskCluster {cluster!r} does not exist in namespace {namespace!r} yet; "
     "the workers start once it does"
 )
+DELETE_SELF_UNDER_GITOPS: Final = (
+    "{path}: DeleteSelf on a DaskJob applied by a GitOps tool ({key}): Argo CD or Flux "
+    "would create the deleted job again from Git and run it again; use DeleteCluster or DeleteWorkers"
+)
