@@ -61,6 +61,8 @@ async def _suspend(ctx: Context, job: bodies.DaskJob, status: Mapping[str, Any],
     )
     verdict = suspension.verdict("job", left, 0)
     if not left:
+        # Parked is the state asked for: Ready=True (reason Suspended), so kstatus reads
+        # Current; with Ready=False it reads InProgress for as long as the job stays parked.
         verdict = conditions.Verdict(
             True, conditions.SUSPENDED, "spec.suspend is true: no runner or cluster runs", suspended=True
         )

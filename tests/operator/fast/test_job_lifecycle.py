@@ -253,7 +253,9 @@ def test_a_job_created_suspended_makes_nothing_until_resumed(run, world):
     assert (held["jobStatus"], held["reason"]) == ("Suspended", "Suspended")
     assert {c["type"]: c["status"] for c in held["conditions"]}[conditions.SUSPENDED] == "True"
     assert {c["type"]: c["status"] for c in held["conditions"]}[conditions.RECONCILING] == "False"
-    assert {c["type"]: c["status"] for c in held["conditions"]}[conditions.READY] == "True"  # Current
+    # kstatus reads Ready=False as InProgress: a parked job is Ready=True, reason Suspended (Current).
+    ready = next(c for c in held["conditions"] if c["type"] == conditions.READY)
+    assert (ready["status"], ready["reason"]) == ("True", conditions.SUSPENDED)
     status = job(world)["status"]
     assert (status["jobStatus"], status["attempt"], status.get("failed", 0)) == ("Successful", 1, 0)
     assert created_runners(world) == ["j-runner"]
@@ -274,13 +276,15 @@ def test_suspending_a_running_job_deletes_runner_and_cluster_keeps_start_and_is_
         await world.reconcile(J, "j")
         await world.reconcile(J, "j")
         parked = (world.api.get(C, NS, "j"), runner_pods(world), job(world)["status"]["jobStatus"])
+        parked_ready = cond(job(world), conditions.READY)
         world.clock.advance(5)
         suspend(world, False)
         await drive(world, lambda attempt: "Succeeded")
-        return started, parked
+        return started, parked, parked_ready
 
-    started, (cluster, runners, phase) = run(main())
+    started, (cluster, runners, phase), ready = run(main())
     assert (cluster, runners, phase) == (None, [], "Suspended")
+    assert (ready["status"], ready["reason"]) == ("True", conditions.SUSPENDED)
     status = job(world)["status"]
     assert status["startTime"] == started
     assert (status["jobStatus"], status["attempt"], status.get("failed", 0)) == ("Successful", 2, 0)
