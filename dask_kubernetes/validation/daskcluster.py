@@ -10,8 +10,12 @@ from dask_kubernetes.validation.errors import FieldError
 
 
 def validate_cluster_spec(spec: Mapping[str, Any], path: str = "spec") -> list[FieldError]:
-    """Check a cluster spec: worker and scheduler PodSpecs and the scheduler Service."""
-    errors: list[FieldError] = []
+    """Check a cluster spec: worker and scheduler PodSpecs, the scheduler Service and ``suspend``.
+
+    ``suspend`` is checked here, so a DaskJob's cluster spec has it checked too (a
+    ``true`` there is refused by the DaskJob's own rules).
+    """
+    errors = lifecycle.suspend(spec, path)
     errors += shared.worker(spec.get("worker"), f"{path}.worker")
     scheduler = spec.get("scheduler")
     if not isinstance(scheduler, Mapping):
@@ -52,8 +56,7 @@ def cluster_spec_warnings(spec: Mapping[str, Any], path: str = "spec") -> list[s
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskCluster; every error names its field."""
     errors = shared.cluster_name(shared.metadata_name(obj), "metadata.name")
-    spec = shared.spec_of(obj)
-    return errors + validate_cluster_spec(spec) + lifecycle.suspend(spec, "spec")
+    return errors + validate_cluster_spec(shared.spec_of(obj))
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:

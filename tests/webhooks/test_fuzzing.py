@@ -39,6 +39,9 @@ KEYS = st.sampled_from(
         "requests", "limits", "cpu", "memory", "nvidia.com/gpu", "args", "command", "image", "name",
         "replicas", "minimum", "maximum", "cluster", "workerGroup", "restartPolicy", "idleTimeout",
         "metadata", "job", "ports", "x", "",
+        "suspend", "backoffLimit", "activeDeadlineSeconds", "preRunningDeadlineSeconds", "deletionPolicy",
+        "onSuccess", "onFailure", "ttlSecondsAfterFinished", "labels", "annotations",
+        "argocd.argoproj.io/tracking-id", "app.kubernetes.io/instance", "kustomize.toolkit.fluxcd.io/name",
     ]
 )  # fmt: skip
 QUANTITIES = st.sampled_from(
@@ -52,6 +55,7 @@ WORDS = st.sampled_from(
         "-1", "1e400", "nan",
     ]
 )  # fmt: skip
+POLICIES = st.sampled_from(["DeleteCluster", "DeleteWorkers", "DeleteNone", "DeleteSelf", "deleteself"])
 SCALARS = (
     st.none()
     | st.booleans()
@@ -61,6 +65,7 @@ SCALARS = (
     | QUANTITIES
     | IMAGES
     | WORDS
+    | POLICIES
 )
 JSON = st.recursive(
     SCALARS,

@@ -124,8 +124,19 @@ def test_a_runner_cannot_change_after_creation(webhook, dask_namespace):
     [
         ("autoscaler.yaml", lambda o: o["spec"].update(minimum=5, maximum=2), "spec.minimum"),
         ("highmemworkers.yaml", lambda o: o["spec"].update(cluster="other"), "spec.cluster"),
+        (
+            "job.yaml",
+            lambda o: o["spec"]["cluster"]["spec"].update(suspend=True),
+            "spec.cluster.spec.suspend",
+        ),
+        ("job.yaml", lambda o: o["spec"].update(backoffLimit=-1), "spec.backoffLimit"),
     ],
-    ids=["autoscaler-minimum-above-maximum", "workergroup-moves-cluster"],
+    ids=[
+        "autoscaler-minimum-above-maximum",
+        "workergroup-moves-cluster",
+        "job-cluster-suspended",
+        "job-negative-backoff-limit",
+    ],
 )
 def test_what_the_crd_schema_catches_is_refused_before_the_webhook(
     webhook, dask_namespace, name, change, field
@@ -161,6 +172,28 @@ def test_mismatched_worker_flags_warn(webhook, dask_namespace):
     assert "--memory-limit 8GB does not match the container's memory limit" in proc.stderr
     assert "--nthreads 4 does not match the container's CPU limit 1" in proc.stderr
     assert "--death-timeout" not in proc.stderr
+
+
+def test_delete_self_under_flux_warns_and_suspending_is_admitted(webhook, dask_namespace):
+    (job,) = example("job.yaml")
+    job["metadata"]["name"] = "gitops-job"
+    job["metadata"]["labels"] = {"kustomize.toolkit.fluxcd.io/name": "dask-jobs"}
+    job["spec"]["deletionPolicy"] = {"onSuccess": "DeleteSelf"}
+    proc = apply(webhook, dask_namespace, job)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "Warning: spec.deletionPolicy.onSuccess: DeleteSelf on a DaskJob applied by a GitOps tool "
+        "(kustomize.toolkit.fluxcd.io/name): Argo CD or Flux would create the deleted job again"
+    ) in proc.stderr, proc.stderr
+    # An update that suspends the job and keeps it when it ends: admitted, and no warning.
+    job["spec"]["suspend"] = True
+    job["spec"]["deletionPolicy"] = {"onSuccess": "DeleteCluster"}
+    job["spec"]["backoffLimit"] = 2
+    proc = apply(webhook, dask_namespace, job)
+    assert proc.returncode == 0, proc.stderr
+    assert "DeleteSelf" not in proc.stderr, proc.stderr
+    live = _live(webhook, dask_namespace, job)
+    assert (live["spec"]["suspend"], live["spec"]["backoffLimit"]) == (True, 2)
 
 
 def test_a_worker_group_for_a_missing_cluster_warns_via_the_api(webhook, dask_namespace):

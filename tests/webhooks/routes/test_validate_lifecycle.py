@@ -116,3 +116,56 @@ def test_delete_self_under_gitops_is_admitted_with_a_warning_that_says_why(clien
 def test_delete_self_without_gitops_metadata_gets_no_warning(client):
     response = post(client, _job(deletionPolicy={"onSuccess": "DeleteSelf", "onFailure": "DeleteSelf"}))
     assert response["allowed"] is True and "warnings" not in response
+
+
+GARBAGE = {
+    "policy-a-list": ({"deletionPolicy": ["DeleteSelf"]}, {"spec.deletionPolicy"}),
+    "policy-values-not-strings": (
+        {"deletionPolicy": {"onSuccess": 3, "onFailure": {"a": 1}}},
+        {"spec.deletionPolicy.onSuccess", "spec.deletionPolicy.onFailure"},
+    ),
+    "policy-value-a-list": (
+        {"deletionPolicy": {"onSuccess": ["DeleteSelf"]}},
+        {"spec.deletionPolicy.onSuccess"},
+    ),
+    "float-limits": (
+        {"backoffLimit": 1.5, "activeDeadlineSeconds": 2.0},
+        {"spec.backoffLimit", "spec.activeDeadlineSeconds"},
+    ),
+    "huge-and-textual-numbers": (
+        {"backoffLimit": -(2**70), "ttlSecondsAfterFinished": "x" * 300},
+        {"spec.backoffLimit", "spec.ttlSecondsAfterFinished"},
+    ),
+    "beyond-int32": ({"backoffLimit": 2**31}, {"spec.backoffLimit"}),
+    "suspend-an-object": ({"suspend": {"now": True}}, {"spec.suspend"}),
+}
+
+
+@pytest.mark.parametrize(("spec", "fields"), GARBAGE.values(), ids=GARBAGE.keys())
+def test_garbage_in_the_new_fields_is_a_422_naming_them_never_a_500(client, spec, fields):
+    response = post(client, _job(**spec))
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 422
+    assert {field for field, _ in causes(response)} == fields
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"name": "j", "labels": 5}, {"name": "j", "annotations": ["argocd.argoproj.io/tracking-id"]}],
+    ids=["labels-a-number", "annotations-a-list"],
+)
+def test_broken_metadata_beside_delete_self_is_answered_not_a_500(client, metadata):
+    obj = _job(deletionPolicy={"onSuccess": "DeleteSelf"})
+    obj["metadata"] = metadata
+    response = post(client, obj)
+    assert response.get("status", {}).get("code") != 500, response
+    assert "warnings" not in response
+
+
+def test_the_gitops_warning_rides_along_with_a_denial(client):
+    obj = _job(deletionPolicy={"onSuccess": "DeleteSelf"}, backoffLimit=-1)
+    obj["metadata"]["labels"] = {"helm.toolkit.fluxcd.io/namespace": "flux-system"}
+    response = post(client, obj)
+    assert response["allowed"] is False
+    assert [field for field, _ in causes(response)] == ["spec.backoffLimit"]
+    assert [w.split(":", 1)[0] for w in response["warnings"]] == ["spec.deletionPolicy.onSuccess"]
