@@ -32,15 +32,6 @@ TERMINAL = jobs.TERMINAL
 WAIT_SECONDS = 1.0
 
 
-async def _commit(
-    ctx: Context, job: bodies.DaskJob, fields: Mapping[str, Any], verdict: conditions.Verdict
-) -> bodies.DaskJob:
-    """Write one transition, only over the version of the job it was decided on; return the new job."""
-    await statuses.write(ctx, PLURAL, job, fields, verdict, guarded=True)
-    meta = job["metadata"]
-    return cast("bodies.DaskJob", ctx.store.get(PLURAL, meta["namespace"], meta["name"]) or job)
-
-
 async def _suspend(ctx: Context, job: bodies.DaskJob, status: Mapping[str, Any], now: float) -> float | None:
     """Hold the job back (nothing is created) or park it: its runner and cluster are deleted."""
     if status.get("jobStatus") != "Suspended":
@@ -54,7 +45,7 @@ async def _suspend(ctx: Context, job: bodies.DaskJob, status: Mapping[str, Any],
             else "spec.suspend is true: nothing is created until it is false"
         )
         verdict = conditions.Verdict(False, conditions.SUSPENDING, message, reconciling=True, suspending=True)
-        job = await _commit(ctx, job, fields, verdict)
+        job = await job_cleanup.commit(ctx, job, fields, verdict)
         await ctx.events.normal(job, constants.REASON_SUSPENDED, message)
     left = await job_cleanup.delete_runners(ctx, job, keep_finished=False) + await job_cleanup.delete_cluster(
         ctx, job
@@ -86,7 +77,7 @@ async def _start_attempt(
     }
     verdict = conditions.Verdict(False, "JobCreated", f"attempt {attempt} starting", reconciling=True)
     resumed = status.get("jobStatus") == "Suspended"
-    job = await _commit(ctx, job, fields, verdict)
+    job = await job_cleanup.commit(ctx, job, fields, verdict)
     if resumed:
         await ctx.events.normal(
             job, constants.REASON_RESUMED, f"spec.suspend is false: attempt {attempt} starts"
@@ -102,14 +93,14 @@ async def _attempt_failed(ctx: Context, job: bodies.DaskJob, reason: str, messag
     limit = int(job["spec"].get("backoffLimit") or 0)
     if fields["jobStatus"] == "Failed":
         verdict = job_cleanup.failed_verdict(fields["reason"], f"attempt {attempt}: {message}")
-        await _commit(ctx, job, fields, verdict)
+        await job_cleanup.commit(ctx, job, fields, verdict)
         text = f"attempt {attempt} failed ({reason}): {message}"
         if limit:
             text += f"; backoffLimit {limit} reached"
         await ctx.events.warning(job, constants.REASON_JOB_FAILED, text)
         return 0.0
     verdict = conditions.Verdict(False, "Retrying", f"attempt {attempt} failed: {message}", reconciling=True)
-    await _commit(ctx, job, fields, verdict)
+    await job_cleanup.commit(ctx, job, fields, verdict)
     await ctx.events.warning(
         job,
         constants.REASON_ATTEMPT_FAILED,
@@ -159,7 +150,7 @@ async def _sync_cluster(ctx: Context, job: bodies.DaskJob, cluster: dict[str, An
     return await written.replace_once(ctx, constants.PLURAL_CLUSTER, cluster, "/spec", want)
 
 
-def _running(status: Mapping[str, Any], runner: Mapping[str, Any] | None, cluster: Mapping[str, Any]) -> bool:
+def _running(runner: Mapping[str, Any] | None, cluster: Mapping[str, Any]) -> bool:
     """Whether the attempt has reached its runner running on a Ready cluster (ends the pre-running clock)."""
     ready = bodies.condition(cluster, conditions.READY)
     return (
@@ -223,7 +214,7 @@ async def _run_attempt(ctx: Context, job: bodies.DaskJob, now: float) -> float |
         fields.update(jobStatus="Running", jobRunnerPodName=runner_name)
         if not status.get("startTime"):
             fields["startTime"] = times.format_time(now)
-        if status.get("attemptRunningTime") is None and _running(status, runner, cluster):
+        if status.get("attemptRunningTime") is None and _running(runner, cluster):
             fields["attemptRunningTime"] = times.format_time(now)
         verdict = conditions.Verdict(False, "Running", "the runner Pod is running", reconciling=True)
     await statuses.write(ctx, PLURAL, job, fields, verdict)

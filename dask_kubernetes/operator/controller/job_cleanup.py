@@ -22,6 +22,16 @@ from dask_kubernetes.operator.runtime.context import Context
 PLURAL = constants.PLURAL_JOB
 
 
+async def commit(
+    ctx: Context, job: bodies.DaskJob, fields: Mapping[str, Any], verdict: conditions.Verdict
+) -> bodies.DaskJob:
+    """Write one transition, only over the version of the job it was decided on; return the new job."""
+    await statuses.write(ctx, PLURAL, job, fields, verdict, guarded=True)
+    meta = job["metadata"]
+    found = ctx.store.get(PLURAL, meta["namespace"], meta["name"])
+    return job if found is None else found  # type: ignore[return-value]
+
+
 def failed_verdict(reason: str, message: str) -> conditions.Verdict:
     """A job that failed for good: Stalled, so kstatus reads Failed and Flux stops waiting."""
     return conditions.Verdict(False, reason, message, stalled=True)
@@ -89,9 +99,9 @@ async def succeed(ctx: Context, job: bodies.DaskJob, now: float) -> float | None
     }
     attempt = jobs.attempt_of(status)
     verdict = conditions.Verdict(True, "Succeeded", f"the runner Pod of attempt {attempt} succeeded")
-    await statuses.write(ctx, PLURAL, job, fields, verdict, guarded=True)
+    job = await commit(ctx, job, fields, verdict)
     await ctx.events.normal(job, constants.REASON_JOB_SUCCEEDED, f"runner succeeded (attempt {attempt})")
-    return await finish_up(ctx, _fresh(ctx, job), now)
+    return await finish_up(ctx, job, now)
 
 
 async def fail_for_deadline(
@@ -106,17 +116,9 @@ async def fail_for_deadline(
         "failed": int(status.get("failed") or 0) + 1,
         "endTime": times.format_time(now),
     }
-    await statuses.write(
-        ctx, PLURAL, job, fields, failed_verdict(deadline.reason, deadline.message), guarded=True
-    )
+    job = await commit(ctx, job, fields, failed_verdict(deadline.reason, deadline.message))
     await ctx.events.warning(job, constants.REASON_DEADLINE_EXCEEDED, deadline.message)
-    return await finish_up(ctx, _fresh(ctx, job), now)
-
-
-def _fresh(ctx: Context, job: bodies.DaskJob) -> bodies.DaskJob:
-    meta = job["metadata"]
-    found = ctx.store.get(PLURAL, meta["namespace"], meta["name"])
-    return job if found is None else found  # type: ignore[return-value]
+    return await finish_up(ctx, job, now)
 
 
 async def _delete_workers(ctx: Context, job: Mapping[str, Any]) -> bool:
