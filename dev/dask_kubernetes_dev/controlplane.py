@@ -37,6 +37,12 @@ SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 ADMIN_USER = "local-admin"
 
 
+# Workload-aware scheduling (KEP-4671), alpha in Kubernetes 1.36: the PodGroup API and the
+# kube-scheduler's gang policy.  Off by default, as on a real cluster.
+WORKLOAD_FEATURE_GATES = "GenericWorkload=true,GangScheduling=true"
+WORKLOAD_RUNTIME_CONFIG = "scheduling.k8s.io/v1alpha2=true"
+
+
 class ControlPlaneError(RuntimeError):
     """A component did not start; the message carries the tail of its log."""
 
@@ -82,8 +88,10 @@ class ControlPlane:
         die_with_parent: bool = False,
         audit: bool = False,
         image_store: Path | None = None,
+        workload_scheduling: bool = False,
     ) -> None:
         self.workdir = workdir.resolve()
+        self.workload_scheduling = workload_scheduling
         self.audit = audit
         self.image_store = image_store.resolve() if image_store else None
         self.binary = binary
@@ -208,6 +216,15 @@ class ControlPlane:
             "--audit-log-maxsize=0",
         ]
 
+    def _gate_flags(self, *, apiserver: bool = False) -> list[str]:
+        """Feature gates (and, for the API server, the alpha API) of workload-aware scheduling."""
+        if not self.workload_scheduling:
+            return []
+        flags = [f"--feature-gates={WORKLOAD_FEATURE_GATES}"]
+        if apiserver:
+            flags.append(f"--runtime-config={WORKLOAD_RUNTIME_CONFIG}")
+        return flags
+
     def _commands(self) -> dict[str, list[str]]:
         p = self.pki_dir
         b = str(self.binary)
@@ -251,6 +268,7 @@ class ControlPlane:
                 "--profiling=false",
                 "--v=1",
                 *self._audit_flags(),
+                *self._gate_flags(apiserver=True),
             ],
             "kube-controller-manager": [
                 b, "kube-controller-manager",
@@ -267,6 +285,7 @@ class ControlPlane:
                 "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-ephemeral-volume,-pvc-protection,-pv-protection",
                 "--profiling=false",
                 "--v=1",
+                *self._gate_flags(),
             ],
             "kube-scheduler": [
                 b, "kube-scheduler",
@@ -278,6 +297,7 @@ class ControlPlane:
                 "--leader-elect=false",
                 "--profiling=false",
                 "--v=1",
+                *self._gate_flags(),
             ],
         }  # fmt: skip
 

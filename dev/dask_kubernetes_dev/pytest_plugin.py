@@ -83,7 +83,7 @@ def free_network() -> Network:
     raise RuntimeError("no free pod subnet 10.20-239.0.0/16: stop old control planes first")
 
 
-def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
+def _start_local(request: pytest.FixtureRequest, *, workload_scheduling: bool = False) -> Iterator[KubeTarget]:
     from dask_kubernetes_dev.binary import BuildError, control_plane_binary
     from dask_kubernetes_dev.controlplane import ControlPlane
 
@@ -104,6 +104,7 @@ def _start_local(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
         network=free_network(),
         die_with_parent=True,
         image_store=Path(store) if store else None,
+        workload_scheduling=workload_scheduling,
     )
     plane.start()
     try:
@@ -136,6 +137,19 @@ def k8s_cluster(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
         yield from _start_kind(request)
     else:
         yield from _start_local(request)
+
+
+@pytest.fixture(scope="session")
+def workload_cluster(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
+    """A second local control plane with workload-aware scheduling on (alpha in Kubernetes 1.36).
+
+    Its API server serves ``scheduling.k8s.io/v1alpha2`` (PodGroup, Workload) and its
+    kube-scheduler places gangs; the session's ``k8s_cluster`` keeps the defaults of a
+    real cluster.  Only the local backend can turn the gates on.
+    """
+    if request.config.getoption("--kubeconfig") or request.config.getoption("--backend") != "local":
+        pytest.skip("workload-aware scheduling needs the local control plane's feature gates")
+    yield from _start_local(request, workload_scheduling=True)
 
 
 @pytest.fixture

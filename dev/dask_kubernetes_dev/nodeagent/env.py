@@ -233,12 +233,13 @@ def image_env(
 
     ``shim_bin`` (see :mod:`.image`) comes right after it.  Only a few variables pass
     through, so the agent's KUBECONFIG or Dask settings never leak into Pods, which
-    must find the API server the in-cluster way.
+    must find the API server the in-cluster way.  PYTHONPATH passes too: it is part
+    of which code this Python environment runs, so a checkout's Pods run its code.
     """
     first = [python_bin] + ([shim_bin] if shim_bin else [])
     rest = [p for p in agent_env.get("PATH", "/usr/bin:/bin").split(":") if p and p not in first]
     env = {"PATH": ":".join(first + rest), "HOME": agent_env.get("HOME") or "/root", "HOSTNAME": hostname}
-    for key in ("LANG", "LC_ALL", "TZ"):
+    for key in ("LANG", "LC_ALL", "TZ", "PYTHONPATH"):
         if key in agent_env:
             env[key] = agent_env[key]
     return env
