@@ -83,7 +83,9 @@ def free_network() -> Network:
     raise RuntimeError("no free pod subnet 10.20-239.0.0/16: stop old control planes first")
 
 
-def _start_local(request: pytest.FixtureRequest, *, workload_scheduling: bool = False) -> Iterator[KubeTarget]:
+def _start_local(
+    request: pytest.FixtureRequest, *, workload_scheduling: bool = False
+) -> Iterator[KubeTarget]:
     from dask_kubernetes_dev.binary import BuildError, control_plane_binary
     from dask_kubernetes_dev.controlplane import ControlPlane
 
