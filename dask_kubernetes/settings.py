@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     autoscaler_scale_down_delay: float = Field(
         30.0, ge=0, description="A lower target must hold this long before workers are removed."
     )
+    kueue: bool = Field(
+        False,
+        description="Queue DaskJobs and DaskClusters labelled kueue.x-k8s.io/queue-name through Kueue "
+        "(a Workload per object, started when Kueue admits it). Off: the label means nothing.",
+    )
     scheduler_timeout: float = Field(10.0, gt=0, description="Timeout of one call to a Dask scheduler.")
     retire_timeout: float = Field(120.0, gt=0, description="Timeout of retiring workers before deletion.")
 

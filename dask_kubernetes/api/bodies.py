@@ -91,7 +91,33 @@ class ScaleStatus(TypedDict, total=False):
     workers: str
 
 
-class DaskClusterStatus(CommonStatus, ScaleStatus, total=False):
+class QueueStatusQueuePodSetsItem(TypedDict, total=False):
+    """The ``QueueStatusQueuePodSetsItem`` object."""
+
+    name: str
+    count: int
+    nodeSelector: dict[str, str]
+    tolerations: list[dict[str, Any]]
+
+
+class QueueStatusQueue(TypedDict, total=False):
+    """Kueue's admission of this object, when it is labelled kueue.x-k8s.io/queue-name and the operator's
+    Kueue integration is on: its Workload and where each admitted PodSet's Pods go.
+    """
+
+    name: str
+    workload: str
+    admitted: bool
+    podSets: list[QueueStatusQueuePodSetsItem]
+
+
+class QueueStatus(TypedDict, total=False):
+    """The definition ``QueueStatus`` of ``schemas/crds/definitions.yaml``."""
+
+    queue: QueueStatusQueue
+
+
+class DaskClusterStatus(CommonStatus, ScaleStatus, QueueStatus, total=False):
     """What the operator last observed of a DaskCluster."""
 
     phase: str
@@ -165,7 +191,7 @@ class DaskJobSpec(TypedDict, total=False):
     ttlSecondsAfterFinished: int
 
 
-class DaskJobStatus(CommonStatus, total=False):
+class DaskJobStatus(CommonStatus, QueueStatus, total=False):
     """What the operator last observed of a DaskJob."""
 
     jobStatus: str

@@ -8,7 +8,7 @@ from typing import Any
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes.api import constants
+from dask_kubernetes.api import constants, kueue
 from dask_kubernetes.kubeapi import responses
 from dask_kubernetes.kubeapi.ratelimit import RateLimiter
 
@@ -122,6 +122,55 @@ class Kube:
                 return False
             raise
         return True
+
+    # Kueue's objects (kueue.x-k8s.io) -----------------------------------------
+    async def get_kueue(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """Read a Kueue object (a namespaced Workload, a flavor or priority); None if absent."""
+        try:
+            if namespace is None:
+                call = self.custom.get_cluster_custom_object(kueue.GROUP, kueue.VERSION, plural, name)
+            else:
+                call = self.custom.get_namespaced_custom_object(
+                    kueue.GROUP, kueue.VERSION, namespace, plural, name
+                )
+            return await responses.decoded(call)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def create_kueue(
+        self, plural: str, namespace: str, body: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Create a namespaced Kueue object (a Workload); None if one of that name exists."""
+        await self.limiter.acquire()
+        try:
+            return await responses.decoded(
+                self.custom.create_namespaced_custom_object(
+                    kueue.GROUP, kueue.VERSION, namespace, plural, dict(body)
+                )
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return None
+            raise
+
+    async def patch_kueue_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str
+    ) -> dict[str, Any] | None:
+        """Merge-patch a Kueue object's status at one resourceVersion (409 if it moved on); None if gone."""
+        await self.limiter.acquire()
+        body = {"metadata": {"resourceVersion": resource_version}, "status": dict(status)}
+        try:
+            return await responses.decoded(
+                self.custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
+                    kueue.GROUP, kueue.VERSION, namespace, plural, name, body, _content_type=MERGE_PATCH
+                )
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            return None
 
     # Pods and Services -------------------------------------------------------
     async def list_pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -70,6 +70,7 @@ def test_cluster_spec_and_job_status_have_the_schema_keys():
         "attemptStartTime",
         "attemptRunningTime",
         "activeSeconds",
+        "queue",
     }
     assert typing.get_type_hints(bodies.DaskJobStatus)["conditions"] == list[bodies.Condition]
     assert {"type", "status", "reason", "message"} <= _keys(bodies.Condition)

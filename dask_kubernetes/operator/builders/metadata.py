@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.api import constants
+from dask_kubernetes.api import constants, kueue
 
 # Argo CD's tracking (the annotation, and the instance label it used by default before
 # 3.0): a child carrying its parent's would be shown as an extra resource and pruned.
 _NEVER_PROPAGATED_KEYS = frozenset({"argocd.argoproj.io/tracking-id", "app.kubernetes.io/instance"})
+# Kueue's opt-in labels queue the object that carries them, never its children: a
+# queued DaskJob's cluster and Pods are covered by the job's own Workload.  On a Pod
+# template (the sub-level metadata) they stay, for Kueue's plain-Pod integration.
+_TOP_LEVEL_ONLY_KEYS = frozenset({kueue.QUEUE_LABEL, kueue.PRIORITY_CLASS_LABEL})
 
 
 def propagatable(values: Mapping[str, str] | None) -> dict[str, str]:
@@ -48,7 +52,7 @@ def merge_metadata(
     )
     labels = {
         **defaults,
-        **propagatable(top.get("labels")),
+        **{k: v for k, v in propagatable(top.get("labels")).items() if k not in _TOP_LEVEL_ONLY_KEYS},
         **propagatable(sub.get("labels")),
         **base_labels,
     }

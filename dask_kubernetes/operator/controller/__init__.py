@@ -12,7 +12,8 @@ status writing, failure reporting, the scheduler client) is
 Upstream's image runs ``kopf run -m dask_kubernetes.operator.controller``: importing
 this package registers the handlers of the runtime's read cache
 (:mod:`~dask_kubernetes.operator.runtime.indexes`), of the four reconcilers and of
-:mod:`.startup`.
+:mod:`.startup`, and, with the Kueue integration on, the Workload watch
+(:mod:`.workloads`).
 """
 
 from dask_kubernetes.operator.controller import (  # noqa: F401  (registration)
@@ -23,3 +24,7 @@ from dask_kubernetes.operator.controller import (  # noqa: F401  (registration)
     startup,
 )
 from dask_kubernetes.operator.runtime import indexes  # noqa: F401  (registration)
+from dask_kubernetes.settings import get_settings
+
+if get_settings().kueue:
+    from dask_kubernetes.operator.controller import workloads  # noqa: F401  (registration)

@@ -21,7 +21,7 @@ import kopf
 from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import scheduler as scheduler_builder
 from dask_kubernetes.operator.builders import worker as worker_builder
-from dask_kubernetes.operator.controller import admission, preflight, schedulers, written
+from dask_kubernetes.operator.controller import admission, preflight, queueing, schedulers, written
 from dask_kubernetes.operator.decisions import conditions, pods, progress, suspension
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
@@ -52,7 +52,7 @@ async def _ensure_scheduler(ctx: Context, cluster: bodies.DaskCluster) -> dict[s
             cluster, constants.REASON_RECREATED, f"scheduler Pod ended ({pods.phase(pod)})"
         )
         return None
-    desired = scheduler_builder.build_scheduler_pod(cluster)
+    desired = queueing.place(ctx, scheduler_builder.build_scheduler_pod(cluster))
     if pod is not None and _outdated(pod, template):
         await admission.admit(ctx, cluster, desired, template)
         await ctx.events.warning(
@@ -292,6 +292,8 @@ async def _suspend(ctx: Context, cluster: bodies.DaskCluster, group: Mapping[str
     fields, desired = _status_fields(cluster, group, scheduler_ready=False, first_sight=False)
     fields["phase"] = "Suspending" if left else "Suspended"
     verdict = suspension.verdict("cluster", left, desired)
+    if not left:
+        verdict = queueing.parked_verdict(ctx, PLURAL, cluster) or verdict
     await statuses.write(ctx, PLURAL, cluster, fields, verdict)
     return suspension.POLL_SECONDS if left else None
 
@@ -301,6 +303,10 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     cluster = cast("bodies.DaskCluster | None", await preflight.reconcilable(ctx, PLURAL, namespace, name))
     if cluster is None:
         return None
+    held = await queueing.gate(ctx, PLURAL, cluster)
+    if held is not None:
+        return held.requeue
+    cluster = cast("bodies.DaskCluster", children.live(ctx, PLURAL, namespace, name) or cluster)
     first_sight = not bodies.status_of(cluster).get("phase")
     await _ensure_service(ctx, cluster)
     if suspension.is_suspended(cluster):

@@ -20,7 +20,7 @@ import kopf
 
 from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import job as job_builder
-from dask_kubernetes.operator.controller import admission, job_cleanup, written
+from dask_kubernetes.operator.controller import admission, job_cleanup, queueing, written
 from dask_kubernetes.operator.decisions import conditions, jobs, pods, progress, suspension
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
@@ -32,12 +32,17 @@ TERMINAL = jobs.TERMINAL
 WAIT_SECONDS = 1.0
 
 
+def _parked_reason(ctx: Context, job: bodies.DaskJob) -> str:
+    """Why a suspended job waits: Queued while Kueue has not admitted it, else Suspended."""
+    return conditions.QUEUED if queueing.parked_verdict(ctx, PLURAL, job) else jobs.REASON_SUSPENDED
+
+
 async def _suspend(ctx: Context, job: bodies.DaskJob, status: Mapping[str, Any], now: float) -> float | None:
     """Hold the job back (nothing is created) or park it: its runner and cluster are deleted."""
     if status.get("jobStatus") != "Suspended":
         running = jobs.attempt_started(status, now) is not None
         fields = {**(jobs.ended_attempt(status, now) if running else {})}
-        fields.update(jobStatus="Suspended", reason=jobs.REASON_SUSPENDED)
+        fields.update(jobStatus="Suspended", reason=_parked_reason(ctx, job))
         message = (
             f"spec.suspend is true: attempt {jobs.attempt_of(status)} stops; "
             "its runner and cluster are deleted"
@@ -54,11 +59,11 @@ async def _suspend(ctx: Context, job: bodies.DaskJob, status: Mapping[str, Any],
     if not left:
         # Parked is the state asked for: Ready=True (reason Suspended), so kstatus reads
         # Current; with Ready=False it reads InProgress for as long as the job stays parked.
-        verdict = conditions.Verdict(
+        verdict = queueing.parked_verdict(ctx, PLURAL, job) or conditions.Verdict(
             True, conditions.SUSPENDED, "spec.suspend is true: no runner or cluster runs", suspended=True
         )
     await statuses.write(
-        ctx, PLURAL, job, {"jobStatus": "Suspended", "reason": jobs.REASON_SUSPENDED}, verdict
+        ctx, PLURAL, job, {"jobStatus": "Suspended", "reason": _parked_reason(ctx, job)}, verdict
     )
     return suspension.POLL_SECONDS if left else None
 
@@ -201,7 +206,7 @@ async def _run_attempt(ctx: Context, job: bodies.DaskJob, now: float) -> float |
         )
     cluster = await _sync_cluster(ctx, job, cluster)
     if runner is None and bodies.status_of(cluster).get("phase") == "Running":
-        runner_pod = job_builder.build_job_runner_pod(job, attempt)
+        runner_pod = queueing.place(ctx, job_builder.build_job_runner_pod(job, attempt))
         await admission.admit(ctx, job, runner_pod, naming.template_hash(runner_pod["spec"]))
         runner = await children.create_pod(ctx, runner_pod)
         await ctx.events.normal(
@@ -232,6 +237,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     ):
         return None
     now = ctx.clock()
+    held = await queueing.gate(ctx, PLURAL, job)
+    if held is not None:
+        return held.requeue
+    job = cast("bodies.DaskJob", children.live(ctx, PLURAL, namespace, name) or job)
+    status = bodies.status_of(job)
     if status.get("jobStatus") in TERMINAL:
         return await job_cleanup.finish_up(ctx, job, now)
     if suspension.is_suspended(job):

@@ -18,7 +18,7 @@ import kopf
 
 from dask_kubernetes.api import bodies, constants, naming, times
 from dask_kubernetes.operator.builders import worker as worker_builder
-from dask_kubernetes.operator.controller import admission, preflight, retirement
+from dask_kubernetes.operator.controller import admission, preflight, queueing, retirement
 from dask_kubernetes.operator.decisions import conditions, progress, scaling, suspension
 from dask_kubernetes.operator.runtime import children, statuses
 from dask_kubernetes.operator.runtime.context import Context
@@ -30,14 +30,18 @@ RESOURCE = (constants.GROUP, constants.VERSION, PLURAL)
 
 async def _create_workers(ctx: Context, group: bodies.DaskWorkerGroup, count: int, replacing: int) -> None:
     template = worker_builder.worker_template_hash(group)
-    first = worker_builder.build_worker_pod(group, naming.worker_pod_name(group["metadata"]["name"]))
+    first = queueing.place(
+        ctx, worker_builder.build_worker_pod(group, naming.worker_pod_name(group["metadata"]["name"]))
+    )
     await admission.admit(ctx, group, first, template)
     created = 0
     for i in range(count):
         pod = (
             first
             if i == 0
-            else worker_builder.build_worker_pod(group, naming.worker_pod_name(group["metadata"]["name"]))
+            else queueing.place(
+                ctx, worker_builder.build_worker_pod(group, naming.worker_pod_name(group["metadata"]["name"]))
+            )
         )
         if await children.create_pod(ctx, pod):
             created += 1
@@ -185,6 +189,20 @@ async def _suspend(
     return suspension.POLL_SECONDS if left else None
 
 
+async def _within_quota(ctx: Context, group: bodies.DaskWorkerGroup, replicas: int) -> int:
+    """The replicas to run: never more than Kueue admitted for the group, when its cluster is queued."""
+    cap = queueing.admitted_cap(ctx, group)
+    if cap is None or replicas <= cap:
+        return replicas
+    await ctx.events.warning(
+        group,
+        queueing.REASON_OVER_QUOTA,
+        f"replicas {replicas} exceed the {cap} worker Pod(s) Kueue admitted for this group; running {cap} "
+        "(a larger group needs a new admission: suspend and resume the cluster)",
+    )
+    return cap
+
+
 async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     """Move one worker group's Pods towards its replicas and template, then report status."""
     group = cast("bodies.DaskWorkerGroup | None", await preflight.reconcilable(ctx, PLURAL, namespace, name))
@@ -202,7 +220,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> float | None:
     members = group_pods(ctx, namespace, cluster_name, name)
     plan = scaling.plan(
         members,
-        int(group["spec"]["worker"].get("replicas", 1)),
+        await _within_quota(ctx, group, int(group["spec"]["worker"].get("replicas", 1))),
         template=template,
         rollout=group["spec"]["worker"].get("rollout"),
         batch_size=ctx.settings.worker_batch_size,

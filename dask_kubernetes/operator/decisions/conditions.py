@@ -25,6 +25,8 @@ STALLED = "Stalled"
 SUSPENDED = "Suspended"
 SUSPENDING = "Suspending"
 RESUMED = "Resumed"
+# Suspended by Kueue, waiting in a LocalQueue for its Workload to be admitted.
+QUEUED = "Queued"
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def apply_verdict(
     out: list[dict[str, Any]] = [dict(c) for c in conditions]
     asked = verdict.suspended or verdict.suspending
     if asked or any(c.get("type") == SUSPENDED for c in conditions):
-        reason = SUSPENDED if verdict.suspended else (SUSPENDING if verdict.suspending else RESUMED)
+        parked = QUEUED if verdict.reason == QUEUED else SUSPENDED
+        reason = parked if verdict.suspended else (SUSPENDING if verdict.suspending else RESUMED)
         message = verdict.message if asked else "spec.suspend is false"
         out = set_condition(out, SUSPENDED, verdict.suspended, reason, message, generation)
     out = set_condition(out, READY, verdict.ready, verdict.reason, verdict.message, generation)

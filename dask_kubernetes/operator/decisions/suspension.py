@@ -38,7 +38,11 @@ def announced(cluster: Mapping[str, Any]) -> bool:
     Its worker groups wait for that, so the Warning comes before the first Pod goes.
     """
     found = bodies.condition(cluster, conditions.SUSPENDED)
-    return found is not None and found.get("reason") in (conditions.SUSPENDING, conditions.SUSPENDED)
+    return found is not None and found.get("reason") in (
+        conditions.SUSPENDING,
+        conditions.SUSPENDED,
+        conditions.QUEUED,
+    )
 
 
 def deletion_order(members: Iterable[Mapping[str, Any]]) -> list[str]:
