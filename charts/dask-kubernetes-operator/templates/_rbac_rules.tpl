@@ -62,6 +62,36 @@
   - patch
 {{- end -}}
 
+{{- define "dask-operator.rbac.operator.kueue" -}}
+- apiGroups:
+  - kueue.x-k8s.io
+  resources:
+  - workloads
+  verbs:
+  - get
+  - list
+  - watch
+  - create
+  - delete
+- apiGroups:
+  - kueue.x-k8s.io
+  resources:
+  - workloads/status
+  verbs:
+  - get
+  - patch
+{{- end -}}
+
+{{- define "dask-operator.rbac.operator.kueueCluster" -}}
+- apiGroups:
+  - kueue.x-k8s.io
+  resources:
+  - resourceflavors
+  - workloadpriorityclasses
+  verbs:
+  - get
+{{- end -}}
+
 {{- define "dask-operator.rbac.operator.ownNamespace" -}}
 - apiGroups:
   - coordination.k8s.io

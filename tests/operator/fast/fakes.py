@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes_asyncio.client.rest import ApiException
 
-from dask_kubernetes.api import constants, times
+from dask_kubernetes.api import constants, kueue, times
 from dask_kubernetes.operator.controller.startup import build_context
 from dask_kubernetes.operator.runtime import store as store_mod
 from dask_kubernetes.operator.runtime.scheduler_client import SchedulerUnreachable, WorkerInfo
@@ -30,6 +30,13 @@ KINDS = {
     constants.PLURAL_JOB: constants.KIND_JOB,
     constants.PLURAL_AUTOSCALER: constants.KIND_AUTOSCALER,
 }
+
+
+# Kueue's kinds, kept apart from ours (cluster-scoped ones under namespace "").
+KUEUE_KINDS = tuple(
+    f"kueue:{p}"
+    for p in (kueue.PLURAL_WORKLOAD, kueue.PLURAL_RESOURCE_FLAVOR, kueue.PLURAL_WORKLOAD_PRIORITY_CLASS)
+)
 
 
 class Clock:
@@ -63,6 +70,13 @@ class FakeIndex(Mapping[Any, list[dict[str, Any]]]):
 
     def __len__(self) -> int:
         return len(list(iter(self)))
+
+
+def _drop_nulls(value: Any) -> Any:
+    """What a JSON merge patch leaves: keys patched to null are removed."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def api_error(status: int, message: str) -> ApiException:
@@ -113,7 +127,7 @@ class FakeApi:
 
     clock: Clock
     objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(
-        default_factory=lambda: {k: {} for k in store_mod.KINDS}
+        default_factory=lambda: {k: {} for k in (*store_mod.KINDS, *KUEUE_KINDS)}
     )
     events: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, ...]] = field(default_factory=list)
@@ -235,7 +249,7 @@ class FakeApi:
             raise api_error(
                 409, "the object has been modified; please apply your changes to the latest version"
             )
-        obj["status"] = {**(obj.get("status") or {}), **copy.deepcopy(dict(status))}
+        obj["status"] = _drop_nulls({**(obj.get("status") or {}), **copy.deepcopy(dict(status))})
         return self.put(plural, obj, spec_changed=False)
 
     @faulty("delete")
@@ -266,6 +280,32 @@ class FakeApi:
         if pod is None:
             return None
         return {"kind": "Status", "status": "Success"}
+
+    async def get_kueue(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        self.calls.append(("get", f"kueue:{plural}", name))
+        return self.get(f"kueue:{plural}", namespace or "", name)
+
+    @faulty("create", "kueue:workloads")
+    async def create_kueue(
+        self, plural: str, namespace: str, body: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        self.calls.append(("create", f"kueue:{plural}", body["metadata"]["name"]))
+        if (namespace, body["metadata"]["name"]) in self.objects[f"kueue:{plural}"]:
+            return None
+        return self.put(f"kueue:{plural}", body)
+
+    async def patch_kueue_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str
+    ) -> dict[str, Any] | None:
+        self.calls.append(("status", f"kueue:{plural}", name))
+        obj = self.get(f"kueue:{plural}", namespace, name)
+        if obj is None:
+            return None
+        if resource_version != obj["metadata"]["resourceVersion"]:
+            raise api_error(409, "the object has been modified")
+        merged = {**(obj.get("status") or {}), **copy.deepcopy(dict(status))}
+        obj["status"] = {k: v for k, v in merged.items() if v is not None}
+        return self.put(f"kueue:{plural}", obj, spec_changed=False)
 
     async def annotate_pod(self, namespace: str, name: str, annotations: Mapping[str, str]) -> dict[str, Any]:
         self.calls.append(("annotate", "pods", name, *sorted(annotations.values())))
