@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build (or reuse) the cached Kueue controller-manager binary, and copy the
-# manifests Kueue ships inside its module (CRDs, RBAC, webhook configuration)
-# next to it.
+# manifests Kueue ships inside its module (CRDs, RBAC, webhook configuration,
+# the manager, the internal-cert Secret, and config/default's kustomization
+# with its patches) next to it.
 #
 # Output: <repo>/.cache/kueue/<key>/{kueue,config/}, where <key> is the first
 # 16 hex digits of sha256(go.mod + go.sum + build.sh). If the key's folder is
@@ -53,9 +54,10 @@ fi
 # The manifests as Kueue ships them; the harness renders what it installs from these.
 rm -rf "${OUT_DIR}/config"
 mkdir -p "${OUT_DIR}/config"
-for part in crd rbac webhook manager; do
+for part in crd rbac webhook manager internalcert; do
 	cp -r "${MODULE_DIR}/config/components/${part}" "${OUT_DIR}/config/${part}"
 done
+cp -r "${MODULE_DIR}/config/default" "${OUT_DIR}/config/default"
 chmod -R u+w "${OUT_DIR}/config"
 echo "${VERSION}" >"${OUT_DIR}/config/VERSION"
 touch "${OUT_DIR}/config/.complete"
