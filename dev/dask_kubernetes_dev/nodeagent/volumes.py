@@ -144,7 +144,7 @@ def sync_files(
     default_mode: int | None,
     previous: Iterable[str] = (),
 ) -> set[str]:
-    """Bring ``directory`` to ``files``: rewrite what changed, remove what ``previous`` had and ``files`` lacks.
+    """Bring ``directory`` to ``files``: rewrite what changed, drop what only ``previous`` had.
 
     All changed files are staged before any is renamed into place, so a reader sees a
     certificate and its key change together within microseconds (the kubelet swaps a
