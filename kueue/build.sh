@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build (or reuse) the cached Kueue controller-manager binary, and copy the
-# manifests Kueue ships inside its module (CRDs, RBAC, webhook configuration)
-# next to it.
+# manifests Kueue ships inside its module (config/default and the components it
+# uses: CRDs, RBAC, webhook configuration, manager, internal-cert Secret,
+# visibility API) next to it.
 #
-# Output: <repo>/.cache/kueue/<key>/{kueue,config/}, where <key> is the first
+# Output: <repo>/.cache/kueue/<key>/{kueue,config/{default,components}/}, where <key> is the first
 # 16 hex digits of sha256(go.mod + go.sum + build.sh). If the key's folder is
 # complete the build is skipped.
 #
@@ -50,12 +51,15 @@ if [[ ! -x "${OUT_DIR}/kueue" ]]; then
 	log "built in $(( $(date +%s) - start ))s ($(du -h "${OUT_DIR}/kueue" | cut -f1))"
 fi
 
-# The manifests as Kueue ships them; the harness renders what it installs from these.
+# The manifests as Kueue ships them, in the module's layout, so that
+# `kubectl kustomize <folder>/config/default` builds Kueue's own install (the tests
+# compare the harness's rendering with it); the harness renders what it installs from these.
 rm -rf "${OUT_DIR}/config"
-mkdir -p "${OUT_DIR}/config"
-for part in crd rbac webhook manager; do
-	cp -r "${MODULE_DIR}/config/components/${part}" "${OUT_DIR}/config/${part}"
+mkdir -p "${OUT_DIR}/config/components"
+for part in crd rbac webhook manager internalcert visibility; do
+	cp -r "${MODULE_DIR}/config/components/${part}" "${OUT_DIR}/config/components/${part}"
 done
+cp -r "${MODULE_DIR}/config/default" "${OUT_DIR}/config/default"
 chmod -R u+w "${OUT_DIR}/config"
 echo "${VERSION}" >"${OUT_DIR}/config/VERSION"
 touch "${OUT_DIR}/config/.complete"

@@ -5,6 +5,8 @@
 #     test extras, both editable (re-installed only when a pyproject.toml changes);
 #   - helm and kubectl, pinned, in .cache/tools/bin (scripts/install-tools.sh);
 #   - the local control-plane binary, when controlplane/ exists (cached by its inputs);
+#   - Kueue v0.17.0's controller and shipped manifests (kueue/build.sh, cached by its
+#     inputs; a cold build takes about six minutes on two cores);
 #   - the Debian packages that build and run the operator image without Docker
 #     (scripts/install-image-tools.sh: mmdebstrap, umoci, skopeo, runc), when missing.
 #   - the Go test helpers (kstatus, the Lua health runner), cached by their inputs.
@@ -31,6 +33,10 @@ bash scripts/install-image-tools.sh
 
 if [[ -f controlplane/build.sh ]]; then
   bash controlplane/build.sh >/dev/null
+fi
+
+if [[ -f kueue/build.sh ]]; then
+  bash kueue/build.sh >/dev/null
 fi
 
 if [[ -f gohelpers/build.sh ]]; then

@@ -57,14 +57,18 @@ def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
 
 
+# The plugin's fixtures that start (or reach) a control plane.
+CLUSTER_FIXTURES = frozenset({"k8s_cluster", "workload_cluster", "kueue_cluster"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that reaches a cluster (through ``k8s_cluster``) with ``cluster``.
+    """Mark every test that reaches a cluster (``k8s_cluster``, ``workload_cluster``) with ``cluster``.
 
     So ``pytest -m "not cluster"`` runs the fast tier with no control plane.  Such
     tests also get one rerun (pytest-rerunfailures), reported in the summary.
     """
     for item in items:
-        if "k8s_cluster" in getattr(item, "fixturenames", ()):
+        if CLUSTER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.cluster)
         if item.get_closest_marker("cluster") is not None:
             # One more try for an end-to-end test that fails on a loaded 2-core machine

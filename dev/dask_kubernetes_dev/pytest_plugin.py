@@ -3,7 +3,8 @@
 Opt-in: a plain install of dask-kubernetes adds nothing to pytest.  Install the
 ``testing`` extra and enable it with ``pytest -p dask_kubernetes_dev.pytest_plugin`` (this
 repository does so in its ``addopts``); then any test can ask for the ``k8s_cluster``
-fixture (a :class:`KubeTarget`) and ``namespace``.  The backend is
+fixture (a :class:`KubeTarget`) and ``namespace``; ``workload_cluster`` is a second control
+plane with workload-aware scheduling on, and ``kueue_cluster`` the same with Kueue.  The backend is
 chosen with ``--backend``: ``local`` (default) builds and starts the control plane
 from ``controlplane/``; ``kind`` uses pytest-kind where Docker exists and is skipped
 with a reason where it does not.  ``--keep-control-plane`` leaves the session's
@@ -152,6 +153,23 @@ def workload_cluster(request: pytest.FixtureRequest) -> Iterator[KubeTarget]:
     if request.config.getoption("--kubeconfig") or request.config.getoption("--backend") != "local":
         pytest.skip("workload-aware scheduling needs the local control plane's feature gates")
     yield from _start_local(request, workload_scheduling=True)
+
+
+@pytest.fixture(scope="session")
+def kueue_cluster(workload_cluster: KubeTarget) -> KubeTarget:
+    """``workload_cluster`` with a real Kueue v0.17.0 installed (:mod:`dask_kubernetes_dev.kueue`).
+
+    Its manager runs as a Pod under the node agent with Kueue's own RBAC and webhooks;
+    Jobs labelled ``kueue.x-k8s.io/queue-name`` and our DaskJobs and DaskClusters (as
+    external frameworks) are queued.  Building Kueue the first time takes minutes.
+    """
+    from dask_kubernetes_dev import kueue
+
+    try:
+        kueue.install(workload_cluster.kubeconfig)
+    except kueue.KueueError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return workload_cluster
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+import asyncio
 import base64
 from pathlib import Path
 
@@ -85,3 +86,69 @@ def test_container_mounts_order_subpath_readonly(tmp_path):
     with pytest.raises(volumes.UnsupportedVolume):
         volumes.container_mounts({"volumeMounts": [{"name": "nope", "mountPath": "/x"}]}, paths, kinds, {},
                                  default_token=False)  # fmt: skip
+
+
+def test_sync_files_rewrites_changes_and_removes_dropped_keys(tmp_path):
+    written = volumes.sync_files(tmp_path, {"a": (b"1", None), "d/b": (b"2", 0o600)}, 0o640)
+    assert written == {"a", "d/b"}
+    assert (tmp_path / "a").stat().st_mode & 0o777 == 0o640
+    unchanged = (tmp_path / "d" / "b").stat().st_ino
+    written = volumes.sync_files(tmp_path, {"a": (b"new", None), "d/b": (b"2", 0o600)}, 0o640, written)
+    assert (tmp_path / "a").read_bytes() == b"new"
+    assert (tmp_path / "d" / "b").stat().st_ino == unchanged  # same content: not rewritten
+    assert volumes.sync_files(tmp_path, {"d/b": (b"2", 0o600)}, 0o640, written) == {"d/b"}
+    assert not (tmp_path / "a").exists()
+    assert not list(tmp_path.glob("**/.*.tmp"))
+
+
+class FakeAPI:
+    """The two reads PodVolumes makes, from a dict of objects by API path."""
+
+    def __init__(self, objects):
+        self.objects = objects
+
+    async def get_optional(self, path):
+        return self.objects.get(path)
+
+
+def _secret(**data):
+    return {"data": {k: base64.b64encode(v).decode() for k, v in data.items()}}
+
+
+def test_secret_and_projected_volumes_follow_their_secret(tmp_path, monkeypatch):
+    """A Secret filled in after the Pod started (a cert rotator's) reaches its files, as on a kubelet."""
+    asyncio.run(_follow_secret(tmp_path, monkeypatch))
+
+
+async def _follow_secret(tmp_path, monkeypatch):
+    monkeypatch.setattr(volumes, "SOURCE_SYNC_SECONDS", 0.01)
+    path = "/api/v1/namespaces/n/secrets/cert"
+    api = FakeAPI({path: {"data": {}}, "/api/v1/namespaces/n/serviceaccounts/default": {}})
+    pod = {
+        "metadata": {"name": "p", "namespace": "n", "uid": "u"},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "containers": [],
+            "volumes": [
+                {"name": "cert", "secret": {"secretName": "cert"}},
+                {"name": "both", "projected": {"sources": [{"secret": {"name": "cert"}}]}},
+            ],
+        },
+    }
+    pv = volumes.PodVolumes(api, pod, tmp_path, ca_file=tmp_path / "ca", host_ip="10.0.0.1", allocatable={})
+    await pv.prepare("10.0.0.2")
+    assert not list((tmp_path / "volumes" / "cert").iterdir())
+    api.objects[path] = _secret(**{"tls.crt": b"C", "tls.key": b"K"})
+    task = asyncio.create_task(pv.keep_sources_fresh())
+    try:
+        for _ in range(500):
+            if (tmp_path / "volumes" / "both" / "tls.key").exists():
+                break
+            await asyncio.sleep(0.01)
+        assert (tmp_path / "volumes" / "cert" / "tls.crt").read_bytes() == b"C"
+        assert (tmp_path / "volumes" / "both" / "tls.key").read_bytes() == b"K"
+        del api.objects[path]  # a deleted Secret keeps its last content on the node
+        await asyncio.sleep(0.05)
+        assert (tmp_path / "volumes" / "cert" / "tls.crt").read_bytes() == b"C"
+    finally:
+        task.cancel()

@@ -288,6 +288,8 @@ class PodWorker:
             record.message = None
         if self.volumes.tokens:
             self.spawn(self.volumes.keep_tokens_fresh())
+        if self.volumes.synced:
+            self.spawn(self.volumes.keep_sources_fresh())
 
     async def _create_sandbox(self) -> None:
         hosts = self.ctx.hosts

@@ -4,8 +4,11 @@ Each volume becomes a directory under the Pod's state dir; :mod:`.runtime` bind-
 it at the ``mountPath`` inside the container's private mount namespace.  The operator
 and webhook run as Pods with their real ServiceAccount, so the projected
 ``kube-api-access`` volume (token from the TokenRequest API, ``ca.crt``, ``namespace``)
-must work exactly; tokens are refreshed before they expire.  Content builders are pure;
-:class:`PodVolumes` does the fetching and writing.
+must work exactly; tokens are refreshed before they expire.  ConfigMap and Secret
+contents are kept in sync while the Pod runs, as the kubelet does: a controller that
+writes its own serving certificate into a Secret it mounts (Kueue's internal cert
+management, controller-runtime's cert rotators) waits for the files to appear.
+Content builders are pure; :class:`PodVolumes` does the fetching and writing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import base64
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,10 @@ SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 DEFAULT_TOKEN_VOLUME = "kube-api-access-local"
 SUPPORTED = ("emptyDir", "configMap", "secret", "projected", "downwardAPI", "hostPath")
 READ_ONLY_KINDS = ("configMap", "secret", "projected", "downwardAPI")
+# How often ConfigMap and Secret volumes are re-read.  The kubelet takes up to a minute
+# and more (its sync period plus its cache); shorter here so tests do not wait, and
+# nothing may rely on the delay either way.
+SOURCE_SYNC_SECONDS = 5.0
 
 
 class UnsupportedVolume(Exception):
@@ -131,6 +138,51 @@ def write_files(
         os.replace(tmp, target)
 
 
+def sync_files(
+    directory: Path,
+    files: Mapping[str, tuple[bytes, int | None]],
+    default_mode: int | None,
+    previous: Iterable[str] = (),
+) -> set[str]:
+    """Bring ``directory`` to ``files``: rewrite what changed, drop what only ``previous`` had.
+
+    All changed files are staged before any is renamed into place, so a reader sees a
+    certificate and its key change together within microseconds (the kubelet swaps a
+    symlink to get the same effect).  Returns the paths now written, the next call's
+    ``previous``.  A subPath mount binds one file's inode and so keeps the old content,
+    as on a real node.
+    """
+    staged: list[tuple[Path, Path]] = []
+    for relative, (content, mode) in files.items():
+        target = directory / relative
+        wanted_mode = mode if mode is not None else (default_mode if default_mode is not None else 0o644)
+        try:
+            if target.read_bytes() == content and target.stat().st_mode & 0o7777 == wanted_mode:
+                continue
+        except OSError:
+            pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(content)
+        tmp.chmod(wanted_mode)
+        staged.append((tmp, target))
+    for tmp, target in staged:
+        os.replace(tmp, target)
+    for relative in set(previous) - set(files):
+        (directory / relative).unlink(missing_ok=True)
+    return set(files)
+
+
+@dataclass
+class SyncedVolume:
+    """A volume whose ConfigMap or Secret contents the agent keeps current."""
+
+    directory: Path
+    sources: list[tuple[Mapping[str, Any], bool]]  # (configMap or secret source, is_secret)
+    default_mode: int | None
+    written: set[str] = field(default_factory=set)
+
+
 @dataclass
 class TokenFile:
     """A projected ServiceAccount token the agent keeps fresh."""
@@ -198,6 +250,7 @@ class PodVolumes:
     paths: dict[str, Path] = field(default_factory=dict, init=False)
     kinds: dict[str, str] = field(default_factory=dict, init=False)
     tokens: list[TokenFile] = field(default_factory=list, init=False)
+    synced: list[SyncedVolume] = field(default_factory=list, init=False)
     default_token: bool = field(default=False, init=False)
 
     @property
@@ -239,6 +292,7 @@ class PodVolumes:
         if self.default_token:
             volumes.append({"name": DEFAULT_TOKEN_VOLUME, "projected": {"sources": [], "x-default": True}})
         self.tokens = []
+        self.synced = []
         for volume in volumes:
             kind = volume_kind(volume)
             name = volume["name"]
@@ -253,10 +307,10 @@ class PodVolumes:
                 directory.chmod(0o777)  # as the kubelet makes it: writable by any runAsUser
             self.paths[name] = directory
             mode = source.get("defaultMode")
-            if kind == "configMap":
-                write_files(directory, await self._key_source(source, False), mode)
-            elif kind == "secret":
-                write_files(directory, await self._key_source(source, True), mode)
+            if kind in ("configMap", "secret"):
+                await self._sync_volume(
+                    SyncedVolume(directory, [(source, kind == "secret")], mode), first=True
+                )
             elif kind == "downwardAPI":
                 files = downward_files(
                     self.pod, source.get("items") or [], pod_ip=pod_ip, host_ip=self.host_ip,
@@ -292,6 +346,7 @@ class PodVolumes:
                     }
                 },
             ]
+        synced = SyncedVolume(directory, [], mode)
         for item in sources:
             if "serviceAccountToken" in item:
                 token = item["serviceAccountToken"]
@@ -305,9 +360,9 @@ class PodVolumes:
                     )
                 )
             elif "configMap" in item:
-                write_files(directory, await self._key_source(item["configMap"], False), mode)
+                synced.sources.append((item["configMap"], False))
             elif "secret" in item:
-                write_files(directory, await self._key_source(item["secret"], True), mode)
+                synced.sources.append((item["secret"], True))
             elif "downwardAPI" in item:
                 files = downward_files(
                     self.pod, item["downwardAPI"].get("items") or [], pod_ip=pod_ip, host_ip=self.host_ip,
@@ -318,6 +373,32 @@ class PodVolumes:
                 raise UnsupportedVolume(
                     f"projected source {sorted(item)} is not supported by the local node agent"
                 )
+        if synced.sources:
+            await self._sync_volume(synced, first=True)
+
+    async def _sync_volume(self, volume: SyncedVolume, *, first: bool = False) -> None:
+        """Write a volume's ConfigMap and Secret keys; the first time, start keeping them current."""
+        files: dict[str, tuple[bytes, int | None]] = {}
+        for source, secret in volume.sources:
+            files.update(await self._key_source(source, secret))
+        volume.written = sync_files(volume.directory, files, volume.default_mode, volume.written)
+        if first:
+            self.synced.append(volume)
+
+    async def keep_sources_fresh(self) -> None:
+        """Re-read ConfigMap and Secret volumes every :data:`SOURCE_SYNC_SECONDS` until cancelled.
+
+        A source that is gone (or lost a key) keeps its last content, as on a real node.
+        """
+        while self.synced:
+            await asyncio.sleep(SOURCE_SYNC_SECONDS)
+            for volume in self.synced:
+                try:
+                    await self._sync_volume(volume)
+                except (VolumeNotReady, ApiError, UnsupportedVolume) as exc:
+                    log.debug(
+                        "%s/%s: volume not refreshed: %s", self.namespace, self.pod["metadata"]["name"], exc
+                    )
 
     async def _request_token(self, token: TokenFile) -> tuple[str, float]:
         meta = self.pod["metadata"]
