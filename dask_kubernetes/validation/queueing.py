@@ -61,11 +61,27 @@ def owned_by_job(obj: Mapping[str, Any]) -> bool:
     return job_owner(obj) is not None
 
 
+def _label(obj: Mapping[str, Any], key: str) -> Any:
+    meta = obj.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, Mapping) else None
+    return labels.get(key) if isinstance(labels, Mapping) else None
+
+
+def queue_of(obj: Mapping[str, Any]) -> str | None:
+    """The queue label's value, or None when absent or empty, as ``kueue.queue_name`` reads it.
+
+    Read defensively: admission sees objects before the API server has checked their
+    metadata, and must answer for any of them.
+    """
+    value = _label(obj, kueue.QUEUE_LABEL)
+    return value if isinstance(value, str) and value else None
+
+
 def queued(plural: str, obj: Mapping[str, Any]) -> str | None:
     """The queue ``obj`` asks Kueue for, or None: another kind, no label, or a job's own cluster."""
     if plural not in QUEUED_KINDS or owned_by_job(obj):
         return None
-    return kueue.queue_name(obj)
+    return queue_of(obj)
 
 
 def suspend_patch(plural: str, obj: Any) -> list[dict[str, Any]]:
@@ -86,12 +102,6 @@ def suspend_patch(plural: str, obj: Any) -> list[dict[str, Any]]:
     if value is False:
         return [{"op": "replace", "path": "/spec/suspend", "value": True}]
     return []
-
-
-def _label(obj: Mapping[str, Any], key: str) -> Any:
-    meta = obj.get("metadata")
-    labels = meta.get("labels") if isinstance(meta, Mapping) else None
-    return labels.get(key) if isinstance(labels, Mapping) else None
 
 
 def validate_labels(plural: str, obj: Mapping[str, Any]) -> list[FieldError]:
@@ -127,7 +137,7 @@ def validate_queue_change(plural: str, obj: Mapping[str, Any], old: Mapping[str,
     """
     if plural not in QUEUED_KINDS or owned_by_job(obj) or _suspended(obj):
         return []
-    before, after = kueue.queue_name(old), kueue.queue_name(obj)
+    before, after = queue_of(old), queue_of(obj)
     if before == after:
         return []
     kind = QUEUED_KINDS[plural]

@@ -211,7 +211,8 @@ def test_configurations_register_both_webhooks(helm, kind, name, path, policy):
         "|| object.spec != oldObject.spec || "
         f"['{kueue.QUEUE_LABEL}', '{kueue.PRIORITY_CLASS_LABEL}'].exists(k, "
         "(has(object.metadata.labels) && k in object.metadata.labels ? object.metadata.labels[k] : '') != "
-        "(has(oldObject.metadata.labels) && k in oldObject.metadata.labels ? oldObject.metadata.labels[k] : ''))"
+        "(has(oldObject.metadata.labels) && k in oldObject.metadata.labels "
+        "? oldObject.metadata.labels[k] : ''))"
     )
     assert hook["namespaceSelector"] == {
         "matchExpressions": [
