@@ -44,6 +44,13 @@ class Kube:
                 return None
             raise
 
+    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
+        """List the custom resources of one kind in a namespace (the webhook counts worker groups)."""
+        data = await responses.decoded(
+            self.custom.list_namespaced_custom_object(constants.GROUP, constants.VERSION, namespace, plural)
+        )
+        return list(data.get("items", []))
+
     async def create(self, plural: str, namespace: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create a custom resource and return it; None if it already existed."""
         await self.limiter.acquire()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dask_kubernetes.validation import lifecycle, practices, ratchet, shared
+from dask_kubernetes.api import constants
+from dask_kubernetes.validation import lifecycle, practices, queueing, ratchet, shared
 from dask_kubernetes.validation.errors import FieldError
 
 
@@ -56,12 +57,18 @@ def cluster_spec_warnings(spec: Mapping[str, Any], path: str = "spec") -> list[s
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskCluster; every error names its field."""
     errors = shared.cluster_name(shared.metadata_name(obj), "metadata.name")
+    errors += queueing.validate_labels(constants.PLURAL_CLUSTER, obj)
     return errors + validate_cluster_spec(shared.spec_of(obj))
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Check an updated DaskCluster: the create rules, on the fields the update changed (ratcheting)."""
-    return ratchet.validate_changed(validate, obj, old)
+    """Check an updated DaskCluster: the create rules on changed fields (ratcheting), and its Kueue queue.
+
+    The queue may change only while the cluster is suspended (see :mod:`.queueing`).
+    """
+    return ratchet.validate_changed(validate, obj, old) + queueing.validate_queue_change(
+        constants.PLURAL_CLUSTER, obj, old
+    )
 
 
 def warnings(obj: Mapping[str, Any]) -> list[str]:

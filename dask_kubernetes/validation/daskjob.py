@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dask_kubernetes.api import constants
-from dask_kubernetes.validation import lifecycle, practices, ratchet, shared
+from dask_kubernetes.validation import lifecycle, practices, queueing, ratchet, shared
 from dask_kubernetes.validation.daskcluster import cluster_spec_warnings, validate_cluster_spec
 from dask_kubernetes.validation.errors import FieldError
 
@@ -16,6 +16,7 @@ RUNNER_RESTART_POLICIES = ("OnFailure", "Never")
 def validate(obj: Mapping[str, Any]) -> list[FieldError]:
     """Check a DaskJob: its name (the cluster takes it), runner Pod and cluster spec."""
     errors = shared.cluster_name(shared.metadata_name(obj), "metadata.name")
+    errors += queueing.validate_labels(constants.PLURAL_JOB, obj)
     spec = shared.spec_of(obj)
     job = spec.get("job")
     if not isinstance(job, Mapping):
@@ -44,13 +45,15 @@ def validate(obj: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_update(obj: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
-    """Check an updated DaskJob: the create rules on changed fields, and its runner cannot change.
+    """Check an updated DaskJob: the create rules on changed fields, its runner, its Kueue queue.
 
     The runner Pod is created once, like a Job's Pod template (as soon as the cluster
     runs); an edit would be silently ignored, so it is refused instead.
-    ``spec.cluster`` changes roll out to the job's cluster.
+    ``spec.cluster`` changes roll out to the job's cluster.  The queue may change only
+    while the job is suspended (see :mod:`.queueing`).
     """
     errors = ratchet.validate_changed(validate, obj, old)
+    errors += queueing.validate_queue_change(constants.PLURAL_JOB, obj, old)
     if _runner(obj) == _runner(old):
         return errors
     return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dask_kubernetes import yamlio
+from dask_kubernetes.api import kueue
 from dask_kubernetes.webhooks import reviews
 from dask_kubernetes_dev.generator import helm as helm_module
 from tests.chart.test_helm_render import (
@@ -141,13 +142,18 @@ def test_webhook_rbac_is_least_privilege(helm):
     rules = [r for role in by_kind(objs, "Role") + by_kind(objs, "ClusterRole") for r in role["rules"]]
     for rule in rules:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
-        assert not {"list", "watch", "delete"} & set(rule["verbs"]), rule
+        assert not {"watch", "delete"} & set(rule["verbs"]), rule
+        # The one list: a queued cluster's worker groups, counted against Kueue's PodSet limit.
+        assert "list" not in rule["verbs"] or rule["resources"] == ["daskworkergroups"], rule
         if "secrets" in rule["resources"]:
             assert rule["verbs"] == ["create"] or rule.get("resourceNames")
     for cluster_role in by_kind(objs, "ClusterRole"):
         assert not any("secrets" in r["resources"] for r in cluster_role["rules"])
-    (lookup,) = [r for r in rules if r["apiGroups"] == ["kubernetes.dask.org"]]
-    assert lookup == {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskclusters"], "verbs": ["get"]}
+    lookups = [r for r in rules if r["apiGroups"] == ["kubernetes.dask.org"]]
+    assert lookups == [
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskclusters", "daskjobs"], "verbs": ["get"]},
+        {"apiGroups": ["kubernetes.dask.org"], "resources": ["daskworkergroups"], "verbs": ["list"]},
+    ]
     binding = one(objs, "ClusterRoleBinding")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": "dask-operator"}]
 
@@ -198,13 +204,16 @@ def test_configurations_register_both_webhooks(helm, kind, name, path, policy):
             "scope": "Namespaced",
         }
     ]
-    assert hook["matchConditions"] == [
-        {
-            "name": "spec-changed",
-            "expression": "request.operation == 'CREATE' || !has(object.spec) || !has(oldObject.spec) "
-            "|| object.spec != oldObject.spec",
-        }
-    ]
+    (condition,) = hook["matchConditions"]
+    assert condition["name"] == "spec-or-kueue-labels-changed"
+    assert condition["expression"] == (
+        "request.operation == 'CREATE' || !has(object.spec) || !has(oldObject.spec) "
+        "|| object.spec != oldObject.spec || "
+        f"['{kueue.QUEUE_LABEL}', '{kueue.PRIORITY_CLASS_LABEL}'].exists(k, "
+        "(has(object.metadata.labels) && k in object.metadata.labels ? object.metadata.labels[k] : '') != "
+        "(has(oldObject.metadata.labels) && k in oldObject.metadata.labels "
+        "? oldObject.metadata.labels[k] : ''))"
+    )
     assert hook["namespaceSelector"] == {
         "matchExpressions": [
             {
@@ -269,7 +278,7 @@ def test_cert_manager_issues_the_certificate_and_injects_the_ca(helm):
     # No CA of its own: no Secret rights, no caBundle rights.
     assert not by_kind(objs, "Role")
     rules = one(objs, "ClusterRole")["rules"]
-    assert [r["apiGroups"] for r in rules] == [["kubernetes.dask.org"]]
+    assert {g for r in rules for g in r["apiGroups"]} == {"kubernetes.dask.org"}
 
 
 def test_every_webhook_value_reaches_its_object(helm):

@@ -13,6 +13,7 @@ import pytest
 
 from dask_kubernetes.api import constants
 from dask_kubernetes.settings import Settings
+from dask_kubernetes.validation.queueing import QueuedCluster
 from dask_kubernetes.webhooks.app import create_app
 from tests.conftest import ROOT, load_docs
 
@@ -29,18 +30,26 @@ PLURAL_OF = {
 
 
 class FakeLookup:
-    """Answers the missing-cluster lookup from a set of existing clusters, or fails."""
+    """Answers the lookups from a set of existing clusters and the queued ones, or fails."""
 
     def __init__(self) -> None:
         self.clusters: set[tuple[str, str]] = set()
+        self.queued: dict[tuple[str, str], QueuedCluster] = {}
         self.broken = False
         self.calls: list[tuple[str, str]] = []
+        self.queued_calls: list[tuple[str, str]] = []
 
     async def cluster_exists(self, namespace: str, name: str) -> bool | None:
         self.calls.append((namespace, name))
         if self.broken:
             return None
         return (namespace, name) in self.clusters
+
+    async def queued_cluster(self, namespace: str, name: str) -> QueuedCluster | None:
+        self.queued_calls.append((namespace, name))
+        if self.broken:
+            return None
+        return self.queued.get((namespace, name))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dask_kubernetes.api import kueue
 from dask_kubernetes.settings import Settings
 from dask_kubernetes.validation import defaults
 from dask_kubernetes.webhooks.app import create_app
@@ -42,6 +43,7 @@ KEYS = st.sampled_from(
         "suspend", "backoffLimit", "activeDeadlineSeconds", "preRunningDeadlineSeconds", "deletionPolicy",
         "onSuccess", "onFailure", "ttlSecondsAfterFinished", "labels", "annotations",
         "argocd.argoproj.io/tracking-id", "app.kubernetes.io/instance", "kustomize.toolkit.fluxcd.io/name",
+        kueue.QUEUE_LABEL, kueue.PRIORITY_CLASS_LABEL, "ownerReferences",
     ]
 )  # fmt: skip
 QUANTITIES = st.sampled_from(
@@ -137,12 +139,16 @@ RESOURCES = mutated() | generated()
 def _apply_patch(obj: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]:
     out = copy.deepcopy(obj)
     for op in ops:
-        assert op["op"] == "add"
         *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
         node = out
         for part in parents:
             node = node[part]
-        assert isinstance(node, dict) and node.get(last) is None, op
+        if op["op"] == "replace":  # only a queued object's suspend: false, on create
+            assert op == {"op": "replace", "path": "/spec/suspend", "value": True}, op
+            assert isinstance(node, dict) and node.get(last) is False, op
+        else:
+            assert op["op"] == "add"
+            assert isinstance(node, dict) and node.get(last) is None, op
         node[last] = op["value"]
     return out
 

@@ -124,11 +124,13 @@ matchExpressions:
 {{- end -}}
 
 {{/*
-Skip updates that leave spec alone (finalizers, labels, annotations: the operator's own
-bookkeeping among them).  Nothing the webhook checks or defaults lives outside spec
-on update, and so a webhook that is down never blocks the deletion of a resource.
+Skip updates that leave spec and Kueue's two labels alone (finalizers, other labels,
+annotations: the operator's own bookkeeping among them).  Nothing else the webhook
+checks or defaults lives outside spec on update, and so a webhook that is down never
+blocks the deletion of a resource.  The Kueue labels are checked on update: the queue
+may not change while the object runs (docs/queues.md).
 */}}
 {{- define "dask-operator.webhook.matchConditions" -}}
-- name: spec-changed
-  expression: "request.operation == 'CREATE' || !has(object.spec) || !has(oldObject.spec) || object.spec != oldObject.spec"
+- name: spec-or-kueue-labels-changed
+  expression: "request.operation == 'CREATE' || !has(object.spec) || !has(oldObject.spec) || object.spec != oldObject.spec || ['kueue.x-k8s.io/queue-name', 'kueue.x-k8s.io/priority-class'].exists(k, (has(object.metadata.labels) && k in object.metadata.labels ? object.metadata.labels[k] : '') != (has(oldObject.metadata.labels) && k in oldObject.metadata.labels ? oldObject.metadata.labels[k] : ''))"
 {{- end -}}

@@ -161,8 +161,15 @@
   - kubernetes.dask.org
   resources:
   - daskclusters
+  - daskjobs
   verbs:
   - get
+- apiGroups:
+  - kubernetes.dask.org
+  resources:
+  - daskworkergroups
+  verbs:
+  - list
 {{- end -}}
 
 {{- define "dask-operator.rbac.webhook.caBundle" -}}

@@ -1,19 +1,42 @@
-"""``POST /mutate``: fill absent defaults with a JSONPatch; never block a request."""
+"""``POST /mutate``: fill absent defaults, and suspend what Kueue queues, with a JSONPatch; never block.
+
+Two things are patched, both safe to repeat:
+
+- on CREATE and UPDATE, absent fields get their static defaults (:mod:`~dask_kubernetes.validation.defaults`);
+- on CREATE only, a DaskJob or DaskCluster labelled ``kueue.x-k8s.io/queue-name`` gets
+  ``spec.suspend: true`` (:func:`~dask_kubernetes.validation.queueing.suspend_patch`), as
+  Kueue's own webhook does for a batch Job, so it waits in the queue until Kueue admits
+  it; the operator then sets it to false.
+
+The route fails open (the chart registers it with ``failurePolicy: Ignore``, and a
+failure of ours admits unchanged), so an object is never refused for want of
+defaults; a queued object created while it is away is stored as written, which is why
+``docs/queues.md`` tells those without the webhook to write ``suspend: true`` themselves.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from dask_kubernetes.validation import defaults
+from dask_kubernetes.validation import defaults, queueing
 from dask_kubernetes.webhooks import reviews
 from dask_kubernetes.webhooks.deps import MetricsDep, ReviewDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["admission"])
+
+
+def operations(plural: str, request: reviews.AdmissionRequest) -> list[dict[str, Any]]:
+    """Every JSONPatch operation for one request of ours: defaults, then the queue's suspend."""
+    ops = defaults.patch(plural, request.object)
+    if request.operation == "CREATE":
+        ops += queueing.suspend_patch(plural, request.object)
+    return ops
 
 
 @router.post("/mutate")
@@ -23,7 +46,7 @@ async def mutate(body: ReviewDep, metrics: MetricsDep) -> JSONResponse:
     request = body.request
     plural = reviews.target(request)
     try:
-        ops = defaults.patch(plural, request.object) if plural else []
+        ops = operations(plural, request) if plural else []
         response = reviews.allow(request.uid, patch=ops)
     except Exception:
         log.exception("defaulting %s %s/%s failed", plural, request.namespace, request.name)

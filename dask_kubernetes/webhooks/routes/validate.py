@@ -1,4 +1,10 @@
-"""``POST /validate``: deny invalid objects with their field paths, warn about best practices."""
+"""``POST /validate``: deny invalid objects with their field paths, warn about best practices.
+
+Two rules need the API: the missing-cluster warning, and Kueue's limit of PodSets for
+a worker group joining a queued cluster.  Both ask only on CREATE, through
+:class:`~dask_kubernetes.webhooks.kube.ClusterLookup`, and say nothing when it cannot
+answer.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from dask_kubernetes.api import constants
-from dask_kubernetes.validation import registry
+from dask_kubernetes.validation import queueing, registry
 from dask_kubernetes.validation import warning_texts as texts
+from dask_kubernetes.validation.errors import FieldError
 from dask_kubernetes.webhooks import reviews
 from dask_kubernetes.webhooks.deps import KubeClientDep, MetricsDep, ReviewDep
 from dask_kubernetes.webhooks.kube import ClusterLookup
@@ -20,23 +27,38 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["admission"])
 
 
-async def _lookup_warnings(plural: str, request: reviews.AdmissionRequest, kube: ClusterLookup) -> list[str]:
-    """Warn when a new worker group names a cluster that does not exist (yet).
+def _new_group_cluster(plural: str, request: reviews.AdmissionRequest) -> str | None:
+    """The cluster a worker group being created names, or None (another kind, an update, no name).
 
     Only on CREATE: ``spec.cluster`` is immutable, so asking again on every update
-    (the operator's own metadata patches included) would only repeat the warning.
+    (the operator's own metadata patches included) would only repeat the answer.
     """
-    if plural != constants.PLURAL_WORKER_GROUP or request.operation != "CREATE":
-        return []
-    obj = request.object or {}
-    spec = obj.get("spec")
+    if plural != constants.PLURAL_WORKER_GROUP or request.operation != "CREATE" or not request.namespace:
+        return None
+    spec = (request.object or {}).get("spec")
     cluster = spec.get("cluster") if isinstance(spec, dict) else None
-    namespace = request.namespace
-    if not isinstance(cluster, str) or not cluster or not namespace:
+    return cluster if isinstance(cluster, str) and cluster else None
+
+
+async def _lookup_warnings(plural: str, request: reviews.AdmissionRequest, kube: ClusterLookup) -> list[str]:
+    """Warn when a new worker group names a cluster that does not exist (yet)."""
+    cluster = _new_group_cluster(plural, request)
+    if cluster is None:
         return []
-    if await kube.cluster_exists(namespace, cluster) is False:
-        return [texts.CLUSTER_NOT_FOUND.format(cluster=cluster, namespace=namespace)]
+    if await kube.cluster_exists(request.namespace, cluster) is False:
+        return [texts.CLUSTER_NOT_FOUND.format(cluster=cluster, namespace=request.namespace)]
     return []
+
+
+async def _lookup_errors(
+    plural: str, request: reviews.AdmissionRequest, kube: ClusterLookup
+) -> list[FieldError]:
+    """Refuse a new worker group that would take a cluster Kueue queues past Kueue's PodSet limit."""
+    cluster = _new_group_cluster(plural, request)
+    if cluster is None:
+        return []
+    group = reviews.object_name(request)
+    return queueing.worker_group_limit(group, cluster, await kube.queued_cluster(request.namespace, cluster))
 
 
 async def review(request: reviews.AdmissionRequest, plural: str, kube: ClusterLookup) -> dict[str, Any]:
@@ -46,6 +68,7 @@ async def review(request: reviews.AdmissionRequest, plural: str, kube: ClusterLo
         errors = registry.validate_update(plural, obj, request.old_object or {})
     else:
         errors = registry.validate(plural, obj)
+    errors = sorted(set(errors + await _lookup_errors(plural, request, kube)))
     found = registry.warnings(plural, obj) + await _lookup_warnings(plural, request, kube)
     if errors:
         return reviews.deny(
