@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dask_kubernetes.settings import Settings
 from dask_kubernetes.webhooks.body import read_limited
 from dask_kubernetes.webhooks.kube import ClusterLookup
 from dask_kubernetes.webhooks.metrics import Metrics
@@ -47,7 +48,14 @@ async def get_state(request: Request) -> WebhookState:
     return state
 
 
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (whether the Kueue integration is on, for one)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 ReviewDep = Annotated[AdmissionReview, Depends(read_review)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 KubeClientDep = Annotated[ClusterLookup, Depends(get_kube)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 StateDep = Annotated[WebhookState, Depends(get_state)]

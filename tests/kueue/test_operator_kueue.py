@@ -24,7 +24,12 @@ from tests.operator.e2e.conftest import Kubectl, condition, example
 pytestmark = pytest.mark.cluster
 
 OPERATOR_NAMESPACE = "dask-operator"
-VALUES = ["kueue.enabled=true", "replicaCount=1", "webhook.replicaCount=1"]
+VALUES = [
+    "kueue.enabled=true",
+    "replicaCount=1",
+    "webhook.replicaCount=1",
+    "webhook.podDisruptionBudget.enabled=false",
+]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@
 Two things are patched, both safe to repeat:
 
 - on CREATE and UPDATE, absent fields get their static defaults (:mod:`~dask_kubernetes.validation.defaults`);
-- on CREATE only, a DaskJob or DaskCluster labelled ``kueue.x-k8s.io/queue-name`` gets
+- on CREATE only, with the Kueue integration on (``kueue.enabled``), a DaskJob or
+  DaskCluster labelled ``kueue.x-k8s.io/queue-name`` gets
   ``spec.suspend: true`` (:func:`~dask_kubernetes.validation.queueing.suspend_patch`), as
   Kueue's own webhook does for a batch Job, so it waits in the queue until Kueue admits
   it; the operator then sets it to false.
@@ -25,28 +26,32 @@ from fastapi.responses import JSONResponse
 
 from dask_kubernetes.validation import defaults, queueing
 from dask_kubernetes.webhooks import reviews
-from dask_kubernetes.webhooks.deps import MetricsDep, ReviewDep
+from dask_kubernetes.webhooks.deps import MetricsDep, ReviewDep, SettingsDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["admission"])
 
 
-def operations(plural: str, request: reviews.AdmissionRequest) -> list[dict[str, Any]]:
-    """Every JSONPatch operation for one request of ours: defaults, then the queue's suspend."""
+def operations(plural: str, request: reviews.AdmissionRequest, *, kueue: bool = True) -> list[dict[str, Any]]:
+    """Every JSONPatch operation for one request of ours: defaults, then the queue's suspend.
+
+    ``kueue`` false (the chart's ``kueue.enabled`` off): the operator ignores the queue
+    label, so suspending a labelled object would park it for good; it is left alone.
+    """
     ops = defaults.patch(plural, request.object)
-    if request.operation == "CREATE":
+    if kueue and request.operation == "CREATE":
         ops += queueing.suspend_patch(plural, request.object)
     return ops
 
 
 @router.post("/mutate")
-async def mutate(body: ReviewDep, metrics: MetricsDep) -> JSONResponse:
+async def mutate(body: ReviewDep, metrics: MetricsDep, settings: SettingsDep) -> JSONResponse:
     """Answer a mutating AdmissionReview; on a failure of ours, admit unchanged (fail open)."""
     started = time.perf_counter()
     request = body.request
     plural = reviews.target(request)
     try:
-        ops = operations(plural, request) if plural else []
+        ops = operations(plural, request, kueue=settings.kueue) if plural else []
         response = reviews.allow(request.uid, patch=ops)
     except Exception:
         log.exception("defaulting %s %s/%s failed", plural, request.namespace, request.name)

@@ -20,7 +20,7 @@ from dask_kubernetes.validation import queueing, registry
 from dask_kubernetes.validation import warning_texts as texts
 from dask_kubernetes.validation.errors import FieldError
 from dask_kubernetes.webhooks import reviews
-from dask_kubernetes.webhooks.deps import KubeClientDep, MetricsDep, ReviewDep
+from dask_kubernetes.webhooks.deps import KubeClientDep, MetricsDep, ReviewDep, SettingsDep
 from dask_kubernetes.webhooks.kube import ClusterLookup
 
 log = logging.getLogger(__name__)
@@ -51,24 +51,29 @@ async def _lookup_warnings(plural: str, request: reviews.AdmissionRequest, kube:
 
 
 async def _lookup_errors(
-    plural: str, request: reviews.AdmissionRequest, kube: ClusterLookup
+    plural: str, request: reviews.AdmissionRequest, kube: ClusterLookup, *, kueue: bool
 ) -> list[FieldError]:
-    """Refuse a new worker group that would take a cluster Kueue queues past Kueue's PodSet limit."""
-    cluster = _new_group_cluster(plural, request)
+    """Refuse a new worker group that would take a cluster Kueue queues past Kueue's PodSet limit.
+
+    Only with the Kueue integration on: otherwise no Workload is made, and no limit applies.
+    """
+    cluster = _new_group_cluster(plural, request) if kueue else None
     if cluster is None:
         return []
     group = reviews.object_name(request)
     return queueing.worker_group_limit(group, cluster, await kube.queued_cluster(request.namespace, cluster))
 
 
-async def review(request: reviews.AdmissionRequest, plural: str, kube: ClusterLookup) -> dict[str, Any]:
+async def review(
+    request: reviews.AdmissionRequest, plural: str, kube: ClusterLookup, *, kueue: bool = True
+) -> dict[str, Any]:
     """Judge one request of ours: errors deny with 422, warnings ride along either way."""
     obj = request.object or {}
     if request.operation == "UPDATE":
         errors = registry.validate_update(plural, obj, request.old_object or {})
     else:
         errors = registry.validate(plural, obj)
-    errors = sorted(set(errors + await _lookup_errors(plural, request, kube)))
+    errors = sorted(set(errors + await _lookup_errors(plural, request, kube, kueue=kueue)))
     found = registry.warnings(plural, obj) + await _lookup_warnings(plural, request, kube)
     if errors:
         return reviews.deny(
@@ -83,13 +88,19 @@ async def review(request: reviews.AdmissionRequest, plural: str, kube: ClusterLo
 
 
 @router.post("/validate")
-async def validate(body: ReviewDep, kube: KubeClientDep, metrics: MetricsDep) -> JSONResponse:
+async def validate(
+    body: ReviewDep, kube: KubeClientDep, metrics: MetricsDep, settings: SettingsDep
+) -> JSONResponse:
     """Answer a validating AdmissionReview; a failure of ours refuses, never a 500."""
     started = time.perf_counter()
     request = body.request
     plural = reviews.target(request)
     try:
-        response = reviews.allow(request.uid) if plural is None else await review(request, plural, kube)
+        response = (
+            reviews.allow(request.uid)
+            if plural is None
+            else await review(request, plural, kube, kueue=settings.kueue)
+        )
     except Exception:
         log.exception("validating %s %s/%s failed", plural, request.namespace, request.name)
         metrics.internal_errors.labels("validate").inc()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 
 import pytest
+from fastapi.testclient import TestClient
 
 from dask_kubernetes.api import constants, kueue
+from dask_kubernetes.settings import Settings
 from dask_kubernetes.validation import defaults
 from dask_kubernetes.validation.queueing import QueuedCluster
+from dask_kubernetes.webhooks.app import create_app
 from tests.webhooks.conftest import causes, example, patch_of, pinned, response_of, review
 
 PATH = f"metadata.labels[{kueue.QUEUE_LABEL}]"
@@ -19,6 +22,20 @@ def _queued(name, queue="team-a", **spec):
     obj["metadata"].setdefault("labels", {})[kueue.QUEUE_LABEL] = queue
     obj["spec"].update(spec)
     return obj
+
+
+@pytest.fixture
+def client(lookup):
+    """The webhook with the Kueue integration on (the chart's kueue.enabled)."""
+    with TestClient(create_app(Settings(kueue=True), kube=lookup)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def plain_client(lookup):
+    """The webhook with the Kueue integration off: the queue label means nothing to it."""
+    with TestClient(create_app(Settings(), kube=lookup)) as test_client:
+        yield test_client
 
 
 def mutate(client, obj, **kwargs):
@@ -158,4 +175,12 @@ def test_the_limit_fails_open_and_asks_only_on_create(client, lookup):
     assert lookup.queued_calls == []
     # No namespace (the API server always sends one): no lookup at all.
     assert validate(client, _group(), namespace="")["allowed"] is True
+    assert lookup.queued_calls == []
+
+
+def test_with_the_integration_off_nothing_is_suspended_and_no_limit_applies(plain_client, lookup):
+    obj = _queued("job.yaml")
+    assert {"op": "add", "path": "/spec/suspend", "value": True} not in patch_of(mutate(plain_client, obj))
+    _full(lookup)
+    assert validate(plain_client, _group())["allowed"] is True
     assert lookup.queued_calls == []
