@@ -17,8 +17,10 @@ import pytest
 from dask_kubernetes import yamlio
 from dask_kubernetes.api import kueue
 from dask_kubernetes_dev import install
+from dask_kubernetes_dev.luahealth import luahealth
 from dask_kubernetes_dev.polling import wait_for
 from dask_kubernetes_dev.pytest_plugin import KubeTarget
+from tests.gitops.test_health_live import check
 from tests.operator.e2e.conftest import Kubectl, condition, example
 
 pytestmark = pytest.mark.cluster
@@ -144,6 +146,10 @@ def test_a_queue_with_room_for_one_job_runs_two_one_after_the_other(kq):
     assert waiting["status"]["jobStatus"] == "Suspended" and waiting["status"]["reason"] == "Queued"
     assert condition(waiting, "Suspended")["reason"] == "Queued"
     assert waiting["status"]["queue"]["admitted"] is False
+    # Argo CD reads a queued job as Suspended (with the queue in its message), kstatus as
+    # Current; a broken one reads Degraded/Failed (tests/gitops/test_health_live.py).
+    check("queued", waiting, "Suspended")
+    assert "LocalQueue q" in luahealth(waiting)[1]
     wl = workload(kq, "DaskJob", running)
     assert [p["name"] for p in wl["spec"]["podSets"]] == ["scheduler", f"{running}-default", "runner"]
     wait_for(
