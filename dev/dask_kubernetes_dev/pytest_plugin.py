@@ -167,7 +167,7 @@ def kueue_cluster(workload_cluster: KubeTarget) -> KubeTarget:
 
     try:
         kueue.install(workload_cluster.kubeconfig)
-    except kueue.KueueError as exc:
+    except (kueue.KueueError, kubectl.KubectlError) as exc:
         pytest.fail(str(exc), pytrace=False)
     return workload_cluster
 
