@@ -246,6 +246,13 @@ def test_an_autoscaled_cluster_reserves_its_maximum_and_never_runs_a_fifth_worke
     )
     workers = [p for p in pods_of(kq, name) if p["metadata"]["labels"]["dask.org/component"] == "worker"]
     assert len(workers) == 4
+    # The Workload is owned by the cluster: deleting the cluster deletes it, releasing the quota.
+    kq("delete", "daskcluster", name)
+    wait_for(
+        lambda: workload(kq, "DaskCluster", name) is None,
+        timeout=120,
+        what="the Workload to go with the cluster",
+    )
 
 
 def test_a_ninth_podset_is_refused_at_apply_with_the_field_path(kq):
