@@ -162,6 +162,19 @@ class Kube:
                 return None
             raise
 
+    async def delete_kueue(self, plural: str, namespace: str, name: str) -> bool:
+        """Delete a namespaced Kueue object (a Workload to be made anew); False if it was gone."""
+        await self.limiter.acquire()
+        try:
+            await self.custom.delete_namespaced_custom_object(
+                kueue.GROUP, kueue.VERSION, namespace, plural, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     async def patch_kueue_status(
         self, plural: str, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str
     ) -> dict[str, Any] | None:

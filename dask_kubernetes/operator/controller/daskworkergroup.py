@@ -198,7 +198,7 @@ async def _within_quota(ctx: Context, group: bodies.DaskWorkerGroup, replicas: i
         group,
         queueing.REASON_OVER_QUOTA,
         f"replicas {replicas} exceed the {cap} worker Pod(s) Kueue admitted for this group; running {cap} "
-        "(a larger group needs a new admission: suspend and resume the cluster)",
+        "(a larger group needs a new admission: set spec.active false, then true, on the cluster's Workload)",
     )
     return cap
 

@@ -78,6 +78,12 @@ async def _priority(ctx: Context, obj: Mapping[str, Any]) -> tuple[str, int] | N
         return None
     found = await ctx.kube.get_kueue(kueue.PLURAL_WORKLOAD_PRIORITY_CLASS, None, name)
     if found is None:
+        await ctx.events.warning(
+            obj,
+            REASON_QUEUED,
+            f"WorkloadPriorityClass {name} (label {kueue.PRIORITY_CLASS_LABEL}) not found: "
+            "the Workload gets the default priority",
+        )
         return None
     return name, int(found.get("value") or 0)
 
@@ -183,6 +189,13 @@ async def gate(ctx: Context, plural: str, obj: Mapping[str, Any]) -> Hold | None
             return Hold(0.0)
         return None
     await _write_queue(ctx, plural, obj, decide.queue_status(queue, name, False))
+    reserved = kueue.is_true(workload, kueue.CONDITION_QUOTA_RESERVED)
+    if not reserved and not workload_builder.podsets_match(workload, _podsets(ctx, plural, obj)):
+        # Not holding quota, and no longer what the object would run (a group added,
+        # replicas changed): made anew, as Kueue's job integrations do.
+        await ctx.kube.delete_kueue(kueue.PLURAL_WORKLOAD, meta["namespace"], name)
+        await ctx.events.normal(obj, REASON_QUEUED, f"Workload {name} made anew: the object's Pods changed")
+        return Hold(0.5)
     if state is decide.State.EVICTED:
         reason, message = decide.eviction(workload)
         if not suspension.is_suspended(obj):
@@ -193,7 +206,7 @@ async def gate(ctx: Context, plural: str, obj: Mapping[str, Any]) -> Hold | None
             )
             await _set_suspend(ctx, plural, obj, True)
             return Hold(0.0)
-        if _pods_left(ctx, plural, obj) == 0 and kueue.is_true(workload, kueue.CONDITION_QUOTA_RESERVED):
+        if _pods_left(ctx, plural, obj) == 0 and reserved:
             wl_meta = workload["metadata"]
             await ctx.kube.patch_kueue_status(
                 kueue.PLURAL_WORKLOAD,

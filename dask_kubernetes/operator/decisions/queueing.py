@@ -124,7 +124,9 @@ def admitted_count(owner: Mapping[str, Any], podset: str) -> int | None:
     for entry in queue.get("podSets") or []:
         if entry.get("name") == podset and entry.get("count") is not None:
             return int(entry["count"])
-    return None
+    # A group added after the admission has no quota: it runs nothing until the
+    # object is queued again with a Workload that names it.
+    return 0
 
 
 def podset_placement(owner: Mapping[str, Any], podset: str) -> Mapping[str, Any] | None:

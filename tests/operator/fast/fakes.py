@@ -294,6 +294,10 @@ class FakeApi:
             return None
         return self.put(f"kueue:{plural}", body)
 
+    async def delete_kueue(self, plural: str, namespace: str, name: str) -> bool:
+        self.calls.append(("delete", f"kueue:{plural}", name))
+        return self.objects[f"kueue:{plural}"].pop((namespace, name), None) is not None
+
     async def patch_kueue_status(
         self, plural: str, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str
     ) -> dict[str, Any] | None:

@@ -251,3 +251,38 @@ def test_the_job_cluster_and_pods_do_not_inherit_the_queue_label(world, run):
     assert kueue.QUEUE_LABEL not in (cluster["metadata"].get("labels") or {})
     run(world.reconcile(C, "j"))
     assert workload(world, "daskcluster", "j") is None
+
+
+def test_a_pending_workload_is_made_anew_when_the_pods_change(world, run):
+    put_cluster(world, labels={kueue.QUEUE_LABEL: "q"})
+    run(world.reconcile(C, "c"))
+    first = workload(world, "daskcluster", "c")
+    group = world.api.get(G, NS, "c-default")
+    if group is None:  # the default group is made on a later pass
+        run(world.reconcile(C, "c"))
+        group = world.api.get(G, NS, "c-default")
+    group["spec"]["worker"]["replicas"] = 3
+    world.api.put(G, group)
+    for _ in range(3):
+        run(world.reconcile(C, "c"))
+    again = workload(world, "daskcluster", "c")
+    assert again["metadata"]["uid"] != first["metadata"]["uid"]
+    assert {p["name"]: p["count"] for p in again["spec"]["podSets"]}["c-default"] == 3
+
+
+def test_a_group_added_after_admission_runs_nothing_until_queued_again(world, run):
+    put_cluster(world, labels={kueue.QUEUE_LABEL: "q"})
+    run(world.reconcile(C, "c"))
+    admit(world, "daskcluster-c")
+    for _ in range(3):
+        run(world.reconcile(C, "c"))
+    world.api.put(
+        G,
+        {
+            "metadata": {"name": "c-late", "namespace": NS},
+            "spec": {"cluster": "c", "worker": make_worker_spec(n_workers=2)},
+        },
+    )
+    run(world.reconcile(G, "c-late"))
+    assert world.api.pods(NS, "c-late") == []
+    assert "OverQuota" in world.api.reasons()
